@@ -1,0 +1,64 @@
+"""Kinds are data: a ``KindSpec`` says everything the rest of the system knows of a kind.
+
+Storage, the API, the CLI and the graph are generic over kinds. A kind brings its
+Spec model, the rules a document must pass beyond the model, the relations its
+spec implies, the aliases a document claims, its own operations and its reactions
+to changes. Nothing outside a kind's package knows the kind's fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from hyper_registry.core.envelope import Document, Entry
+from hyper_registry.core.errors import Problem
+from hyper_registry.core.ref import Ref
+from hyper_registry.core.versioning import Versioning
+
+if TYPE_CHECKING:
+    from hyper_registry.core.registry import Registry
+
+
+@dataclass(frozen=True)
+class ImpliedRelation:
+    """A relation that a spec field states (``model.spec.parent`` is ``derivedFrom``)."""
+
+    type: str
+    target: Ref
+    loc: tuple[str | int, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule may look at besides the document: the latest stored version of the same name."""
+
+    previous: Entry | None = None
+
+
+Rule = Callable[[Any, Document, RuleContext], Iterable[Problem]]
+"""A rule gets the validated Spec model, the document and the context; it yields problems."""
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    name: str
+    spec_model: type[BaseModel]
+    description: str
+    versioning: Versioning = "semver"
+    rules: tuple[Rule, ...] = ()
+    implied_relations: Callable[[Any], Iterable[ImpliedRelation]] | None = None
+    aliases: Callable[[Any], Iterable[str]] | None = None
+    needs_previous: bool = False
+    operations: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    on_registered: Callable[[Registry, Entry], None] | None = None
+    on_unregistered: Callable[[Registry, Entry], None] | None = None
+
+    def relations_of(self, spec: Any) -> list[ImpliedRelation]:
+        return list(self.implied_relations(spec)) if self.implied_relations else []
+
+    def aliases_of(self, spec: Any) -> list[str]:
+        return list(self.aliases(spec)) if self.aliases else []

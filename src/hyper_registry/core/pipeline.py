@@ -1,0 +1,175 @@
+"""The one write pipeline: validate -> one transaction -> after-commit hooks.
+
+Every write (a single document, a bulk file, an API call, a stream message) is
+prepared here and committed through ``WritePipeline.commit``; there is no other
+path to the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from pydantic import ValidationError
+
+from hyper_registry.core.envelope import Document
+from hyper_registry.core.errors import HyperRegistryError, Invalid, ItemError, Problem, TooLarge
+from hyper_registry.core.kind import RuleContext
+from hyper_registry.core.kinds import KindCatalog
+from hyper_registry.core.ref import Ref, name_problem
+from hyper_registry.core.settings import Settings
+from hyper_registry.core.validation import problems_from
+from hyper_registry.core.versioning import semver_problem
+from hyper_registry.store.base import (
+    Idempotency,
+    PreparedWrite,
+    RelationRow,
+    Store,
+    WriteOp,
+    WriteResult,
+)
+
+if TYPE_CHECKING:
+    from hyper_registry.core.registry import Registry
+
+Listener = Callable[[Sequence[WriteResult]], None]
+
+
+class WritePipeline:
+    def __init__(self, kinds: KindCatalog, store: Store, settings: Settings) -> None:
+        self.kinds = kinds
+        self.store = store
+        self.settings = settings
+        self._listeners: list[Listener] = []
+        self._registry: Registry | None = None
+
+    def bind(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener`` after every commit with the results that changed something."""
+        self._listeners.append(listener)
+
+    # -- validate ----------------------------------------------------------------------
+
+    def parse(self, raw: Mapping[str, Any] | Document) -> Document:
+        if isinstance(raw, Document):
+            return raw
+        if not isinstance(raw, Mapping):
+            raise Invalid.at((), "a document must be a mapping (an object)", "not-an-object")
+        try:
+            return Document.model_validate(raw)
+        except ValidationError as exc:
+            raise Invalid("the document is not valid", problems=problems_from(exc)) from None
+
+    def prepare(
+        self,
+        raw: Mapping[str, Any] | Document,
+        op: WriteOp = "apply",
+        *,
+        expected_revision: int | None = None,
+    ) -> PreparedWrite:
+        doc = self.parse(raw)
+        kind = self.kinds.get(doc.kind)
+        problems: list[Problem] = []
+        if kind.versioning == "semver":
+            why = semver_problem(doc.metadata.version)
+            if why:
+                problems.append(Problem(("metadata", "version"), why, "bad-version"))
+        try:
+            spec = kind.spec_model.model_validate(doc.spec)
+        except ValidationError as exc:
+            raise Invalid(
+                "the document is not valid", problems=[*problems, *problems_from(exc, ("spec",))]
+            ) from None
+        ctx = RuleContext(
+            previous=self.store.latest(doc.ref) if kind.needs_previous else None
+        )
+        for rule in kind.rules:
+            problems.extend(rule(spec, doc, ctx))
+        aliases = kind.aliases_of(spec)
+        for i, alias in enumerate(aliases):
+            why = name_problem(alias, "alias")
+            if why:
+                problems.append(Problem(("spec", "aliases", i), why, "bad-name"))
+        if problems:
+            raise Invalid("the document is not valid", problems=problems)
+
+        rels: list[RelationRow] = []
+        seen: set[tuple[str, Ref]] = set()
+        for r in doc.relations:
+            if (r.type, r.target) not in seen:
+                seen.add((r.type, r.target))
+                rels.append(RelationRow(r.type, r.target, "declared"))
+        for implied in kind.relations_of(spec):
+            if (implied.type, implied.target) not in seen:
+                seen.add((implied.type, implied.target))
+                rels.append(RelationRow(implied.type, implied.target, "spec"))
+
+        body = doc.canonical()
+        body_json = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        if len(body_json) > self.settings.max_document_bytes:
+            raise TooLarge(
+                f"the document is {len(body_json)} bytes; the limit is "
+                f"{self.settings.max_document_bytes}"
+            )
+        return PreparedWrite(
+            op=op,
+            ref=doc.ref,
+            body=body,
+            body_json=body_json.decode(),
+            content_hash="sha256:" + hashlib.sha256(body_json).hexdigest(),
+            versioning=kind.versioning,
+            owner=doc.metadata.owner,
+            title=doc.metadata.title,
+            relations=rels,
+            aliases=aliases,
+            expected_revision=expected_revision,
+        )
+
+    def prepare_delete(self, ref: Ref, *, expected_revision: int | None = None) -> PreparedWrite:
+        self.kinds.get(ref.kind)
+        if not ref.version:
+            raise Invalid.at(("ref",), f"{ref}: name the version to delete", "version-required")
+        return PreparedWrite(op="delete", ref=ref, expected_revision=expected_revision)
+
+    # -- commit ------------------------------------------------------------------------
+
+    def commit(
+        self,
+        items: Sequence[PreparedWrite],
+        *,
+        actor: str,
+        atomic: bool = True,
+        idempotency: Idempotency | None = None,
+    ) -> list[WriteResult | ItemError]:
+        results = self.store.write(items, actor=actor, atomic=atomic, idempotency=idempotency)
+        self._after_commit([r for r in results if isinstance(r, WriteResult)])
+        return results
+
+    def _after_commit(self, results: Sequence[WriteResult]) -> None:
+        changed = [r for r in results if r.outcome != "unchanged" and r.entry is not None]
+        if not changed:
+            return
+        registry = self._registry
+        if registry is not None:
+            for res in changed:
+                assert res.entry is not None
+                kind = self.kinds.get(res.entry.kind)
+                hook = kind.on_unregistered if res.outcome == "deleted" else kind.on_registered
+                if hook is not None:
+                    hook(registry, res.entry)
+        for listener in self._listeners:
+            listener(changed)
+
+
+def request_hash(payload: Any) -> str:
+    """A stable hash of a request body, for idempotency keys."""
+    data = payload if isinstance(payload, bytes) else orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def item_error(index: int, exc: HyperRegistryError, ref: str | None = None) -> ItemError:
+    return ItemError(index, exc, ref)

@@ -1,0 +1,444 @@
+"""The Registry: built from Settings, passed explicitly, routes by kind.
+
+    >>> from hyper_registry import Registry, Settings
+    >>> with Registry.open(Settings(data_dir="/tmp/hr")) as reg:   # doctest: +SKIP
+    ...     reg.apply({...})
+    ...     reg.impact("security:advisories/cve-2021-23337")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from hyper_registry.core.envelope import Document, Entry
+from hyper_registry.core.errors import (
+    BatchRefused,
+    HyperRegistryError,
+    Invalid,
+    ItemError,
+    Unavailable,
+)
+from hyper_registry.core.kind import KindSpec
+from hyper_registry.core.kinds import KindCatalog
+from hyper_registry.core.pipeline import Listener, WritePipeline, request_hash
+from hyper_registry.core.ref import Ref
+from hyper_registry.core.settings import Settings
+from hyper_registry.store.base import (
+    ChangeRecord,
+    GraphHit,
+    Idempotency,
+    Page,
+    PreparedWrite,
+    Query,
+    RelationView,
+    Store,
+    TraversalMode,
+    WriteResult,
+)
+
+RefLike = Ref | str
+DEFAULT_ACTOR = "local"
+
+
+def as_ref(value: RefLike) -> Ref:
+    return value if isinstance(value, Ref) else Ref.parse(value)
+
+
+@dataclass
+class ApplyReport:
+    """What a bulk apply did: one result or refusal per document, in input order."""
+
+    results: list[WriteResult] = field(default_factory=list)
+    errors: list[ItemError] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out = {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0, "refused": len(self.errors)}
+        for r in self.results:
+            out[r.outcome] += 1
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+Progress = Callable[[int], None]
+
+
+class KindRegistry:
+    """The sub-registry of one kind: the same eight operations for every kind."""
+
+    def __init__(self, registry: Registry, kind: KindSpec) -> None:
+        self._registry = registry
+        self.spec = kind
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def validate(self, document: Mapping[str, Any] | Document) -> Document:
+        doc = self._registry.validate(document)
+        self._same_kind(doc.kind)
+        return doc
+
+    def register(self, document: Mapping[str, Any] | Document, *, actor: str = DEFAULT_ACTOR) -> Entry:
+        self._same_kind(self._registry.pipeline.parse(document).kind)
+        return self._registry.register(document, actor=actor)
+
+    def get(self, ref: RefLike) -> Entry:
+        return self._registry.get(self._own(ref))
+
+    def update(
+        self,
+        document: Mapping[str, Any] | Document,
+        *,
+        expected_revision: int | None = None,
+        actor: str = DEFAULT_ACTOR,
+    ) -> Entry:
+        self._same_kind(self._registry.pipeline.parse(document).kind)
+        return self._registry.update(document, expected_revision=expected_revision, actor=actor)
+
+    def unregister(
+        self, ref: RefLike, *, expected_revision: int | None = None, actor: str = DEFAULT_ACTOR
+    ) -> Entry:
+        return self._registry.unregister(self._own(ref), expected_revision=expected_revision, actor=actor)
+
+    def query(self, query: Query | None = None, **filters: Any) -> Page:
+        q = query or Query(**filters)
+        q.kinds = [self.name]
+        return self._registry.query(q)
+
+    def initialize(self) -> None:
+        """Prepare the kind's own resources (the shared store is initialised by the registry)."""
+        init = self.spec.operations.get("initialize")
+        if init is not None:
+            init(self._registry)
+
+    def close(self) -> None:
+        close = self.spec.operations.get("close")
+        if close is not None:
+            close(self._registry)
+
+    def operation(self, name: str) -> Callable[..., Any]:
+        """A kind's own operation, bound to the registry."""
+        try:
+            fn = self.spec.operations[name]
+        except KeyError:
+            known = ", ".join(sorted(self.spec.operations)) or "none"
+            raise Invalid.at(("operation",), f"kind {self.name!r} has no operation {name!r}; it has: {known}") from None
+        registry = self._registry
+
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            return fn(registry, *args, **kwargs)
+
+        return bound
+
+    def _own(self, ref: RefLike) -> Ref:
+        r = as_ref(ref) if isinstance(ref, Ref) or ":" in str(ref) else Ref.parse(str(ref), default_kind=self.name)
+        self._same_kind(r.kind)
+        return r
+
+    def _same_kind(self, kind: str) -> None:
+        if kind != self.name:
+            raise Invalid.at(("kind",), f"this is the {self.name!r} registry; got a {kind!r} document")
+
+
+class Registry:
+    """The orchestrator over a store and a catalogue of kinds. Construct it, then ``initialize()``."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        store: Store | None = None,
+        kinds: Iterable[KindSpec] | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        if store is None:
+            from hyper_registry.store.sql import SqlStore
+
+            store = SqlStore(self.settings)
+        if kinds is None:
+            from hyper_registry.kinds import builtin_kinds
+
+            kinds = builtin_kinds()
+        self.store: Store = store
+        self.kinds = KindCatalog(kinds)
+        self.pipeline = WritePipeline(self.kinds, self.store, self.settings)
+        self.pipeline.bind(self)
+        self._subs = {k.name: KindRegistry(self, k) for k in self.kinds}
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, **kwargs: Any) -> Registry:
+        """Construct and initialize (migrate the store) in one step."""
+        reg = cls(settings, **kwargs)
+        reg.initialize()
+        return reg
+
+    def initialize(self) -> None:
+        self.store.migrate()
+        for sub in self._subs.values():
+            sub.initialize()
+
+    def close(self) -> None:
+        for sub in self._subs.values():
+            sub.close()
+        self.store.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- kinds -------------------------------------------------------------------------
+
+    def kind(self, name: str) -> KindRegistry:
+        self.kinds.get(name)
+        return self._subs[name]
+
+    def subscribe(self, listener: Listener) -> None:
+        self.pipeline.subscribe(listener)
+
+    # -- writes ------------------------------------------------------------------------
+
+    def validate(self, document: Mapping[str, Any] | Document) -> Document:
+        """Check a document against the envelope, its kind's model and rules; write nothing."""
+        prepared = self.pipeline.prepare(document)
+        return self.pipeline.parse(prepared.body or {})
+
+    def _one(
+        self,
+        item: PreparedWrite,
+        actor: str,
+        idempotency_key: str | None,
+        payload: Any,
+    ) -> WriteResult:
+        idem = Idempotency(idempotency_key, request_hash([item.op, str(item.ref), payload])) if idempotency_key else None
+        result = self.pipeline.commit([item], actor=actor, atomic=True, idempotency=idem)[0]
+        if isinstance(result, ItemError):  # pragma: no cover - atomic commits raise instead
+            raise result.error
+        return result
+
+    def _entry(self, result: WriteResult) -> Entry:
+        return result.entry if result.entry is not None else self.store.get(result.ref)
+
+    def register(
+        self,
+        document: Mapping[str, Any] | Document,
+        *,
+        actor: str = DEFAULT_ACTOR,
+        idempotency_key: str | None = None,
+    ) -> Entry:
+        """Create a new entry; refused with AlreadyExists if that version exists."""
+        item = self.pipeline.prepare(document, "create")
+        return self._entry(self._one(item, actor, idempotency_key, item.body))
+
+    def update(
+        self,
+        document: Mapping[str, Any] | Document,
+        *,
+        expected_revision: int | None = None,
+        actor: str = DEFAULT_ACTOR,
+        idempotency_key: str | None = None,
+    ) -> Entry:
+        """Replace an existing version; with ``expected_revision`` a stale write is a Conflict."""
+        item = self.pipeline.prepare(document, "update", expected_revision=expected_revision)
+        return self._entry(self._one(item, actor, idempotency_key, item.body))
+
+    def apply(
+        self,
+        document: Mapping[str, Any] | Document,
+        *,
+        expected_revision: int | None = None,
+        actor: str = DEFAULT_ACTOR,
+        idempotency_key: str | None = None,
+    ) -> WriteResult:
+        """Create or update (no write when nothing changed)."""
+        item = self.pipeline.prepare(document, "apply", expected_revision=expected_revision)
+        return self._one(item, actor, idempotency_key, item.body)
+
+    def unregister(
+        self,
+        ref: RefLike,
+        *,
+        expected_revision: int | None = None,
+        actor: str = DEFAULT_ACTOR,
+        idempotency_key: str | None = None,
+    ) -> Entry:
+        """Remove one version, the relations it declared and the aliases on it."""
+        r = as_ref(ref)
+        exact = self.store.get(r).ref  # resolves an alias or "latest" to the version
+        item = self.pipeline.prepare_delete(exact, expected_revision=expected_revision)
+        result = self._one(item, actor, idempotency_key, None)
+        assert result.entry is not None or result.outcome == "deleted"
+        return result.entry if result.entry is not None else self.get(exact)
+
+    def apply_many(
+        self,
+        documents: Iterable[Mapping[str, Any] | Document],
+        *,
+        actor: str = DEFAULT_ACTOR,
+        atomic: bool = True,
+        batch_size: int | None = None,
+        progress: Progress | None = None,
+    ) -> ApplyReport:
+        """Apply many documents, one transaction per batch.
+
+        ``atomic=True`` (files, ``apply -f``): every document is validated first; if any
+        is refused nothing is written and :class:`BatchRefused` lists every problem by
+        document index. ``atomic=False`` (streams, bulk API): each document stands alone:
+        refusals are reported per item and the others are written.
+        """
+        size = batch_size or self.settings.batch_size
+        report = ApplyReport()
+        if atomic:
+            prepared: list[PreparedWrite] = []
+            for index, doc in enumerate(documents):
+                try:
+                    prepared.append(self.pipeline.prepare(doc, "apply"))
+                except HyperRegistryError as exc:
+                    report.errors.append(ItemError(index, exc, _ref_hint(doc)))
+            if report.errors:
+                raise BatchRefused(report.errors)
+            for start in range(0, len(prepared), size):
+                chunk = prepared[start : start + size]
+                for res in self.pipeline.commit(chunk, actor=actor, atomic=True):
+                    assert isinstance(res, WriteResult)
+                    res.index += start
+                    report.results.append(res)
+                if progress:
+                    progress(len(chunk))
+            return report
+
+        batch: list[PreparedWrite] = []
+        positions: list[int] = []
+
+        def flush() -> None:
+            if not batch:
+                return
+            for res in self.pipeline.commit(batch, actor=actor, atomic=False):
+                res.index = positions[res.index]
+                if isinstance(res, ItemError):
+                    report.errors.append(res)
+                else:
+                    report.results.append(res)
+            if progress:
+                progress(len(batch))
+            batch.clear()
+            positions.clear()
+
+        for index, doc in enumerate(documents):
+            try:
+                batch.append(self.pipeline.prepare(doc, "apply"))
+                positions.append(index)
+            except HyperRegistryError as exc:
+                report.errors.append(ItemError(index, exc, _ref_hint(doc)))
+                if progress:
+                    progress(1)
+            if len(batch) >= size:
+                flush()
+        flush()
+        report.errors.sort(key=lambda e: e.index)
+        return report
+
+    def set_alias(self, ref: RefLike, alias: str, *, actor: str = DEFAULT_ACTOR) -> Entry:
+        """Point ``alias`` at the version ``ref`` names; the move is recorded in the change log."""
+        from hyper_registry.core.ref import check_name
+
+        check_name(alias, "alias")
+        r = as_ref(ref)
+        self.store.set_alias(r, alias, actor=actor)
+        return self.store.get(self.store.get(r).ref)
+
+    def set_status(self, ref: RefLike, status: dict[str, Any], *, actor: str = "registry") -> Entry:
+        """Replace an entry's status (the registry's own field; clients cannot write it)."""
+        return self.store.set_status(as_ref(ref), status, actor=actor)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get(self, ref: RefLike) -> Entry:
+        return self.store.get(as_ref(ref))
+
+    def versions(self, ref: RefLike) -> list[Entry]:
+        return self.store.versions(as_ref(ref))
+
+    def aliases(self, ref: RefLike) -> dict[str, str]:
+        return self.store.aliases(as_ref(ref))
+
+    def query(self, query: Query | None = None, **filters: Any) -> Page:
+        q = query or Query(**filters)
+        if q.kinds:
+            for k in q.kinds:
+                self.kinds.get(k)
+        return self.store.query(q)
+
+    def count(self, query: Query | None = None, **filters: Any) -> int:
+        return self.store.count(query or Query(**filters))
+
+    def changes(
+        self, since: int = 0, limit: int = 1000, namespaces: Sequence[str] | None = None
+    ) -> list[ChangeRecord]:
+        return self.store.changes(since, limit, namespaces)
+
+    def relations(self, ref: RefLike) -> list[RelationView]:
+        """Relations in both directions, each named as read from this entry."""
+        return self.store.relations_of(as_ref(ref))
+
+    def _traverse(
+        self,
+        ref: RefLike,
+        mode: TraversalMode,
+        depth: int | None,
+        kinds: Sequence[str] | None,
+        namespaces: Sequence[str] | None,
+    ) -> list[GraphHit]:
+        d = self.settings.default_graph_depth if depth is None else depth
+        if not 1 <= d <= self.settings.max_graph_depth:
+            raise Invalid.at(
+                ("depth",), f"depth must be between 1 and {self.settings.max_graph_depth}, got {d}"
+            )
+        for k in kinds or ():
+            self.kinds.get(k)
+        return self.store.traverse(as_ref(ref), mode, depth=d, kinds=kinds, namespaces=namespaces)
+
+    def dependencies(
+        self, ref: RefLike, *, depth: int | None = None, kinds: Sequence[str] | None = None,
+        namespaces: Sequence[str] | None = None,
+    ) -> list[GraphHit]:
+        """What ``ref`` needs, transitively (relations followed in their declared direction)."""
+        return self._traverse(ref, "dependencies", depth, kinds, namespaces)
+
+    def dependents(
+        self, ref: RefLike, *, depth: int | None = None, kinds: Sequence[str] | None = None,
+        namespaces: Sequence[str] | None = None,
+    ) -> list[GraphHit]:
+        """What needs ``ref``, transitively (relations followed backwards)."""
+        return self._traverse(ref, "dependents", depth, kinds, namespaces)
+
+    def impact(
+        self, ref: RefLike, *, depth: int | None = None, kinds: Sequence[str] | None = None,
+        namespaces: Sequence[str] | None = None,
+    ) -> list[GraphHit]:
+        """Everything a problem in ``ref`` reaches, each with the path it travels."""
+        return self._traverse(ref, "impact", depth, kinds, namespaces)
+
+    def ping(self) -> None:
+        health = self.store.health()
+        if not health.reachable:
+            raise Unavailable(f"the store is unreachable: {health.detail}")
+
+
+def _ref_hint(doc: Any) -> str | None:
+    try:
+        if isinstance(doc, Document):
+            return str(doc.ref)
+        md = doc.get("metadata") or {}
+        return f"{doc.get('kind')}:{md.get('namespace')}/{md.get('name')}@{md.get('version')}"
+    except (AttributeError, TypeError):
+        return None

@@ -1,0 +1,101 @@
+"""Service endpoints: ``protocol://host:port[/path]``."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Literal, get_args
+from urllib.parse import urlsplit
+
+Protocol = Literal["http", "https", "grpc", "tcp"]
+PROTOCOLS: tuple[str, ...] = get_args(Protocol)
+
+ENDPOINT_MAX = 2048
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_IPV4ISH = re.compile(r"[0-9.]+")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    protocol: str
+    host: str
+    port: int
+    path: str = ""
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.protocol}://{host}:{self.port}{self.path}"
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` is neither an IP address nor a DNS name, or None when it is one."""
+    if not host:
+        return "has no host"
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return f"host {host!r} is not a valid IPv6 address"
+        return None
+    if _IPV4ISH.fullmatch(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return f"host {host!r} is not a valid IPv4 address"
+        return None
+    name = host[:-1] if host.endswith(".") else host
+    labels = name.split(".")
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        return (
+            f"host {host!r} is not a valid DNS name (labels of letters, digits and '-', "
+            "at most 63 characters each) or IP address"
+        )
+    if labels[-1].isdigit():
+        return f"host {host!r} is not a valid DNS name: the last label is all digits"
+    return None
+
+
+def parse_endpoint(text: str) -> Endpoint:
+    """Parse ``protocol://host:port[/path]``; raises ``ValueError`` with the reason."""
+    if len(text) > ENDPOINT_MAX:
+        raise ValueError(f"is longer than {ENDPOINT_MAX} characters")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError("contains whitespace or control characters")
+    if "://" not in text:
+        raise ValueError("must look like protocol://host:port[/path]")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    protocol = parts.scheme
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"has protocol {protocol!r}; use one of: {', '.join(PROTOCOLS)}")
+    if "@" in parts.netloc:
+        raise ValueError("must not contain credentials (user@ or user:password@)")
+    if parts.netloc.startswith("["):
+        host = parts.netloc[1 : parts.netloc.index("]")]
+    else:
+        host = parts.netloc.partition(":")[0]
+    problem = host_problem(host)
+    if problem:
+        raise ValueError(problem)
+    if port is None:
+        raise ValueError("needs a port (protocol://host:port)")
+    if not 1 <= port <= 65535:
+        raise ValueError(f"has port {port}; a port is 1 to 65535")
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise ValueError("must not have a query or a fragment")
+    if parts.path and protocol not in ("http", "https"):
+        raise ValueError(f"must not have a path: {protocol} endpoints are host:port only")
+    return Endpoint(protocol, host, port, parts.path)
+
+
+def probes(check_protocol: str, endpoint_protocol: str) -> bool:
+    """Whether a health check of ``check_protocol`` can probe an endpoint of ``endpoint_protocol``."""
+    if check_protocol == "tcp":
+        return True
+    if check_protocol == "http":
+        return endpoint_protocol in ("http", "https")
+    return check_protocol == endpoint_protocol
