@@ -78,7 +78,7 @@ def resolve_names(
     """
     unique = sorted(set(names))
     gone = list(gone_ids) or [-1]
-    moved = list(moved_aliases) or ["\x00"]
+    moved = list(moved_aliases) or ["@"]  # "@" is never a version or alias
     for i in range(0, len(unique), CHUNK):
         chunk = unique[i : i + CHUNK]
         for side in ("src", "dst"):

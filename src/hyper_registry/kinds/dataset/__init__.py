@@ -1,0 +1,39 @@
+"""The ``dataset`` kind: versioned data with a schema, quality measures and lineage."""
+
+from __future__ import annotations
+
+from hyper_registry.core.kind import KindSpec
+from hyper_registry.kinds.dataset.rules import (
+    implied_relations,
+    names_are_unique,
+    not_derived_from_itself,
+)
+from hyper_registry.kinds.dataset.spec import (
+    COMPATIBILITY_MODES,
+    QUALITY_DIMENSIONS,
+    DatasetSpec,
+    Quality,
+    Schema,
+    SchemaField,
+    Transformation,
+)
+
+KIND = KindSpec(
+    name="dataset",
+    spec_model=DatasetSpec,
+    description="A dataset version: format, location, schema, compatibility, quality and lineage.",
+    versioning="time",
+    rules=(names_are_unique, not_derived_from_itself),
+    implied_relations=implied_relations,
+)
+
+__all__ = [
+    "COMPATIBILITY_MODES",
+    "KIND",
+    "QUALITY_DIMENSIONS",
+    "DatasetSpec",
+    "Quality",
+    "Schema",
+    "SchemaField",
+    "Transformation",
+]
