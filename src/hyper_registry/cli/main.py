@@ -28,11 +28,15 @@ app = typer.Typer(
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", envvar="HYPER_REGISTRY_DATA_DIR", help="where the SQLite database lives"),
+    typer.Option(
+        "--data-dir", envvar="HYPER_REGISTRY_DATA_DIR", help="where the SQLite database lives"
+    ),
 ]
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", envvar="HYPER_REGISTRY_DATABASE_URL", help="SQLAlchemy URL (PostgreSQL)"),
+    typer.Option(
+        "--database-url", envvar="HYPER_REGISTRY_DATABASE_URL", help="SQLAlchemy URL (PostgreSQL)"
+    ),
 ]
 Output = Annotated[str, typer.Option("-o", "--output", help="table, json or yaml")]
 
@@ -88,7 +92,9 @@ def migrate(ctx: typer.Context) -> None:
 @app.command()
 def apply(
     ctx: typer.Context,
-    file: Annotated[list[str], typer.Option("-f", "--filename", help="file, directory or - for stdin")],
+    file: Annotated[
+        list[str], typer.Option("-f", "--filename", help="file, directory or - for stdin")
+    ],
     output: Output = "table",
 ) -> None:
     """Create or update entries from YAML/JSON files or directories (all or nothing)."""
@@ -110,7 +116,10 @@ def apply(
         with _state(ctx).registry() as reg:
             if len(docs) >= 1000 and sys.stderr.isatty():
                 with Progress(
-                    TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("applying"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
                     console=Console(stderr=True),
                 ) as bar:
                     task = bar.add_task("apply", total=len(docs))
@@ -125,8 +134,11 @@ def apply(
         emit({"counts": report.counts(), "results": [r.to_dict() for r in report.results]}, output)
         return
     if len(report.results) <= 50:
-        table(None, ["ref", "outcome", "revision"],
-              [(str(r.ref), r.outcome, r.revision) for r in report.results])
+        table(
+            None,
+            ["ref", "outcome", "revision"],
+            [(str(r.ref), r.outcome, r.revision) for r in report.results],
+        )
     counts = report.counts()
     typer.echo(", ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing to apply")
 
@@ -143,8 +155,11 @@ def get(ctx: typer.Context, ref: str, output: Output = "yaml") -> None:
     data = entry.to_dict()
     if output == "table":
         md = data["metadata"]
-        table(None, ["ref", "title", "owner", "revision", "updated"],
-              [(str(entry.ref), md.get("title"), md.get("owner"), md["revision"], md["updatedAt"])])
+        table(
+            None,
+            ["ref", "title", "owner", "revision", "updated"],
+            [(str(entry.ref), md.get("title"), md.get("owner"), md["revision"], md["updatedAt"])],
+        )
     else:
         emit(data, output)
 
@@ -170,8 +185,16 @@ def list_(
         if not eq:
             raise typer.BadParameter(f"{item!r} is not key=value", param_hint="--label")
         labels[key] = value
-    q = Query(kinds=kind or None, namespace=namespace, owner=owner, labels=labels, tags=tag or (),
-              text=text, all_versions=all_versions, limit=limit)
+    q = Query(
+        kinds=kind or None,
+        namespace=namespace,
+        owner=owner,
+        labels=labels,
+        tags=tag or (),
+        text=text,
+        all_versions=all_versions,
+        limit=limit,
+    )
     try:
         with _state(ctx).registry() as reg:
             page = reg.query(q)
@@ -180,15 +203,20 @@ def list_(
     if output != "table":
         emit([e.to_dict() for e in page.items], output)
         return
-    table(None, ["ref", "title", "owner"],
-          [(str(e.ref), e.metadata.title, e.metadata.owner) for e in page.items])
+    table(
+        None,
+        ["ref", "title", "owner"],
+        [(str(e.ref), e.metadata.title, e.metadata.owner) for e in page.items],
+    )
 
 
 @app.command()
 def delete(
     ctx: typer.Context,
     ref: str,
-    revision: Annotated[int | None, typer.Option("--revision", help="refuse if not at this revision")] = None,
+    revision: Annotated[
+        int | None, typer.Option("--revision", help="refuse if not at this revision")
+    ] = None,
 ) -> None:
     """Unregister one version (its own relations go with it)."""
     try:
@@ -199,13 +227,16 @@ def delete(
     typer.echo(f"deleted {entry.ref}")
 
 
-def _graph(ctx: typer.Context, ref: str, mode: str, depth: int | None, kinds: list[str] | None,
-           output: str) -> None:
+def _graph(
+    ctx: typer.Context, ref: str, mode: str, depth: int | None, kinds: list[str] | None, output: str
+) -> None:
     _check_format(output, ("tree", "json", "yaml"))
     try:
         with _state(ctx).registry() as reg:
             root = reg.get(ref).ref
-            fn = {"impact": reg.impact, "deps": reg.dependencies, "dependents": reg.dependents}[mode]
+            fn = {"impact": reg.impact, "deps": reg.dependencies, "dependents": reg.dependents}[
+                mode
+            ]
             hits = fn(root, depth=depth, kinds=kinds or None)
     except HyperRegistryError as exc:
         raise fail(exc) from None
@@ -221,22 +252,37 @@ Kinds = Annotated[list[str] | None, typer.Option("--kind", "-k", help="only repo
 
 
 @app.command()
-def impact(ctx: typer.Context, ref: str, depth: Depth = None, kind: Kinds = None,
-           output: Annotated[str, typer.Option("-o", "--output")] = "tree") -> None:
+def impact(
+    ctx: typer.Context,
+    ref: str,
+    depth: Depth = None,
+    kind: Kinds = None,
+    output: Annotated[str, typer.Option("-o", "--output")] = "tree",
+) -> None:
     """Everything a problem in REF reaches, with the path to each."""
     _graph(ctx, ref, "impact", depth, kind, output)
 
 
 @app.command()
-def deps(ctx: typer.Context, ref: str, depth: Depth = None, kind: Kinds = None,
-         output: Annotated[str, typer.Option("-o", "--output")] = "tree") -> None:
+def deps(
+    ctx: typer.Context,
+    ref: str,
+    depth: Depth = None,
+    kind: Kinds = None,
+    output: Annotated[str, typer.Option("-o", "--output")] = "tree",
+) -> None:
     """What REF needs, transitively."""
     _graph(ctx, ref, "deps", depth, kind, output)
 
 
 @app.command()
-def dependents(ctx: typer.Context, ref: str, depth: Depth = None, kind: Kinds = None,
-               output: Annotated[str, typer.Option("-o", "--output")] = "tree") -> None:
+def dependents(
+    ctx: typer.Context,
+    ref: str,
+    depth: Depth = None,
+    kind: Kinds = None,
+    output: Annotated[str, typer.Option("-o", "--output")] = "tree",
+) -> None:
     """What needs REF, transitively."""
     _graph(ctx, ref, "dependents", depth, kind, output)
 
@@ -258,8 +304,11 @@ def changes(
     if output != "table":
         emit([r.to_dict() for r in rows], output)
         return
-    table(None, ["seq", "at", "actor", "op", "ref", "revision"],
-          [(r.seq, r.at, r.actor, r.op, r.ref, r.revision) for r in rows])
+    table(
+        None,
+        ["seq", "at", "actor", "op", "ref", "revision"],
+        [(r.seq, r.at, r.actor, r.op, r.ref, r.revision) for r in rows],
+    )
 
 
 def main() -> None:

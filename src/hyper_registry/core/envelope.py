@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -18,9 +18,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from hyper_registry.core import relations as vocab
 from hyper_registry.core.ref import NAMESPACE_MAX, Ref, name_problem, version_problem
 
-API_VERSION = "hyper-registry/v1"
+API_VERSION: Final = "hyper-registry/v1"
 
-_LABEL_KEY = re.compile(r"([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+_LABEL_KEY = re.compile(
+    r"([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"
+)
 LABEL_KEY_MAX = 63
 LABEL_VALUE_MAX = 253
 ANNOTATION_VALUE_MAX = 4096
@@ -72,7 +74,9 @@ class Strict(BaseModel):
 class Metadata(Strict):
     namespace: Namespace
     name: Name
-    version: Version = Field(description="semver for plugin, service, model and infra; free-form otherwise")
+    version: Version = Field(
+        description="semver for plugin, service, model and infra; free-form otherwise"
+    )
     title: str | None = Field(default=None, max_length=256)
     description: str | None = Field(default=None, max_length=8192)
     owner: Name | None = None

@@ -31,4 +31,6 @@ class KindCatalog:
             return self._kinds[name]
         except KeyError:
             known = ", ".join(self._kinds)
-            raise Invalid.at(("kind",), f"unknown kind {name!r}; known kinds: {known}", "unknown-kind") from None
+            raise Invalid.at(
+                ("kind",), f"unknown kind {name!r}; known kinds: {known}", "unknown-kind"
+            ) from None

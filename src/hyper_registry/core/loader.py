@@ -113,7 +113,9 @@ def parse_text(name: str, text: str) -> Iterator[tuple[Source, Any]]:
         loader.dispose()
 
 
-def read_stream(name: str, stream: TextIO, limit: int = MAX_FILE_BYTES) -> Iterator[tuple[Source, Any]]:
+def read_stream(
+    name: str, stream: TextIO, limit: int = MAX_FILE_BYTES
+) -> Iterator[tuple[Source, Any]]:
     text = stream.read(limit + 1)
     if len(text) > limit:
         raise TooLarge(f"{name}: input is over {limit} bytes")

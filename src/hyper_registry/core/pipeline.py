@@ -8,6 +8,7 @@ path to the store.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,8 @@ from hyper_registry.store.base import (
 
 if TYPE_CHECKING:
     from hyper_registry.core.registry import Registry
+
+log = logging.getLogger(__name__)
 
 Listener = Callable[[Sequence[WriteResult]], None]
 
@@ -84,9 +87,7 @@ class WritePipeline:
             raise Invalid(
                 "the document is not valid", problems=[*problems, *problems_from(exc, ("spec",))]
             ) from None
-        ctx = RuleContext(
-            previous=self.store.latest(doc.ref) if kind.needs_previous else None
-        )
+        ctx = RuleContext(previous=self.store.latest(doc.ref) if kind.needs_previous else None)
         for rule in kind.rules:
             problems.extend(rule(spec, doc, ctx))
         aliases = kind.aliases_of(spec)
@@ -160,14 +161,24 @@ class WritePipeline:
                 kind = self.kinds.get(res.entry.kind)
                 hook = kind.on_unregistered if res.outcome == "deleted" else kind.on_registered
                 if hook is not None:
-                    hook(registry, res.entry)
+                    try:
+                        hook(registry, res.entry)
+                    except Exception:  # a hook's failure must not undo or hide a commit
+                        log.exception("after-commit hook of kind %s failed", kind.name)
         for listener in self._listeners:
-            listener(changed)
+            try:
+                listener(changed)
+            except Exception:
+                log.exception("change listener failed")
 
 
 def request_hash(payload: Any) -> str:
     """A stable hash of a request body, for idempotency keys."""
-    data = payload if isinstance(payload, bytes) else orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    data = (
+        payload
+        if isinstance(payload, bytes)
+        else orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    )
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 

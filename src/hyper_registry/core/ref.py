@@ -88,7 +88,9 @@ class Ref:
             kind = default_kind
         else:
             raise Invalid.at(
-                (), f"reference {original!r} must look like kind:namespace/name[@version]", "bad-ref"
+                (),
+                f"reference {original!r} must look like kind:namespace/name[@version]",
+                "bad-ref",
             )
         version: str | None = None
         if "@" in text:
@@ -99,11 +101,16 @@ class Ref:
         namespace, slash, name = text.partition("/")
         if not slash:
             raise Invalid.at(
-                (), f"reference {original!r} must look like kind:namespace/name[@version]", "bad-ref"
+                (),
+                f"reference {original!r} must look like kind:namespace/name[@version]",
+                "bad-ref",
             )
         if not _KIND.fullmatch(kind):
             raise Invalid.at((), f"reference {original!r}: kind {kind!r} is not valid", "bad-ref")
-        for value, what, max_len in ((namespace, "namespace", NAMESPACE_MAX), (name, "name", NAME_MAX)):
+        for value, what, max_len in (
+            (namespace, "namespace", NAMESPACE_MAX),
+            (name, "name", NAME_MAX),
+        ):
             problem = name_problem(value, what, max_len)
             if problem:
                 raise Invalid.at((), f"reference {original!r}: {problem}", "bad-ref")

@@ -1,9 +1,9 @@
 """The Registry: built from Settings, passed explicitly, routes by kind.
 
-    >>> from hyper_registry import Registry, Settings
-    >>> with Registry.open(Settings(data_dir="/tmp/hr")) as reg:   # doctest: +SKIP
-    ...     reg.apply({...})
-    ...     reg.impact("security:advisories/cve-2021-23337")
+>>> from hyper_registry import Registry, Settings
+>>> with Registry.open(Settings(data_dir="/tmp/hr")) as reg:   # doctest: +SKIP
+...     reg.apply({...})
+...     reg.impact("security:advisories/cve-2021-23337")
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from hyper_registry.auth.tokens import TokenService
 from hyper_registry.core.envelope import Document, Entry
 from hyper_registry.core.errors import (
     BatchRefused,
@@ -21,6 +22,7 @@ from hyper_registry.core.errors import (
     ItemError,
     Unavailable,
 )
+from hyper_registry.core.group import GroupCommitter
 from hyper_registry.core.kind import KindSpec
 from hyper_registry.core.kinds import KindCatalog
 from hyper_registry.core.pipeline import Listener, WritePipeline, request_hash
@@ -55,7 +57,13 @@ class ApplyReport:
     errors: list[ItemError] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        out = {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0, "refused": len(self.errors)}
+        out = {
+            "created": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "deleted": 0,
+            "refused": len(self.errors),
+        }
         for r in self.results:
             out[r.outcome] += 1
         return out
@@ -84,7 +92,9 @@ class KindRegistry:
         self._same_kind(doc.kind)
         return doc
 
-    def register(self, document: Mapping[str, Any] | Document, *, actor: str = DEFAULT_ACTOR) -> Entry:
+    def register(
+        self, document: Mapping[str, Any] | Document, *, actor: str = DEFAULT_ACTOR
+    ) -> Entry:
         self._same_kind(self._registry.pipeline.parse(document).kind)
         return self._registry.register(document, actor=actor)
 
@@ -104,7 +114,9 @@ class KindRegistry:
     def unregister(
         self, ref: RefLike, *, expected_revision: int | None = None, actor: str = DEFAULT_ACTOR
     ) -> Entry:
-        return self._registry.unregister(self._own(ref), expected_revision=expected_revision, actor=actor)
+        return self._registry.unregister(
+            self._own(ref), expected_revision=expected_revision, actor=actor
+        )
 
     def query(self, query: Query | None = None, **filters: Any) -> Page:
         q = query or Query(**filters)
@@ -128,7 +140,9 @@ class KindRegistry:
             fn = self.spec.operations[name]
         except KeyError:
             known = ", ".join(sorted(self.spec.operations)) or "none"
-            raise Invalid.at(("operation",), f"kind {self.name!r} has no operation {name!r}; it has: {known}") from None
+            raise Invalid.at(
+                ("operation",), f"kind {self.name!r} has no operation {name!r}; it has: {known}"
+            ) from None
         registry = self._registry
 
         def bound(*args: Any, **kwargs: Any) -> Any:
@@ -137,13 +151,19 @@ class KindRegistry:
         return bound
 
     def _own(self, ref: RefLike) -> Ref:
-        r = as_ref(ref) if isinstance(ref, Ref) or ":" in str(ref) else Ref.parse(str(ref), default_kind=self.name)
+        r = (
+            as_ref(ref)
+            if isinstance(ref, Ref) or ":" in str(ref)
+            else Ref.parse(str(ref), default_kind=self.name)
+        )
         self._same_kind(r.kind)
         return r
 
     def _same_kind(self, kind: str) -> None:
         if kind != self.name:
-            raise Invalid.at(("kind",), f"this is the {self.name!r} registry; got a {kind!r} document")
+            raise Invalid.at(
+                ("kind",), f"this is the {self.name!r} registry; got a {kind!r} document"
+            )
 
 
 class Registry:
@@ -170,6 +190,8 @@ class Registry:
         self.pipeline = WritePipeline(self.kinds, self.store, self.settings)
         self.pipeline.bind(self)
         self._subs = {k.name: KindRegistry(self, k) for k in self.kinds}
+        self._committer = GroupCommitter(self.pipeline)
+        self._tokens: TokenService | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None, **kwargs: Any) -> Registry:
@@ -183,7 +205,15 @@ class Registry:
         for sub in self._subs.values():
             sub.initialize()
 
+    @property
+    def tokens(self) -> TokenService:
+        """API tokens, kept in the registry's database."""
+        if self._tokens is None:
+            self._tokens = TokenService(self.store.engine)
+        return self._tokens
+
     def close(self) -> None:
+        self._committer.close()
         for sub in self._subs.values():
             sub.close()
         self.store.close()
@@ -192,7 +222,10 @@ class Registry:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -219,7 +252,14 @@ class Registry:
         idempotency_key: str | None,
         payload: Any,
     ) -> WriteResult:
-        idem = Idempotency(idempotency_key, request_hash([item.op, str(item.ref), payload])) if idempotency_key else None
+        if idempotency_key is None and self.settings.group_commit:
+            item.actor = actor
+            return self._committer.submit(item)
+        idem = (
+            Idempotency(idempotency_key, request_hash([item.op, str(item.ref), payload]))
+            if idempotency_key
+            else None
+        )
         result = self.pipeline.commit([item], actor=actor, atomic=True, idempotency=idem)[0]
         if isinstance(result, ItemError):  # pragma: no cover - atomic commits raise instead
             raise result.error
@@ -272,7 +312,7 @@ class Registry:
         idempotency_key: str | None = None,
     ) -> Entry:
         """Remove one version, the relations it declared and the aliases on it."""
-        r = as_ref(ref)
+        r = self.ref(ref)
         exact = self.store.get(r).ref  # resolves an alias or "latest" to the version
         item = self.pipeline.prepare_delete(exact, expected_revision=expected_revision)
         result = self._one(item, actor, idempotency_key, None)
@@ -352,24 +392,30 @@ class Registry:
         from hyper_registry.core.ref import check_name
 
         check_name(alias, "alias")
-        r = as_ref(ref)
+        r = self.ref(ref)
         self.store.set_alias(r, alias, actor=actor)
         return self.store.get(self.store.get(r).ref)
 
     def set_status(self, ref: RefLike, status: dict[str, Any], *, actor: str = "registry") -> Entry:
         """Replace an entry's status (the registry's own field; clients cannot write it)."""
-        return self.store.set_status(as_ref(ref), status, actor=actor)
+        return self.store.set_status(self.ref(ref), status, actor=actor)
 
     # -- reads -------------------------------------------------------------------------
 
+    def ref(self, ref: RefLike) -> Ref:
+        """Parse a reference and check that its kind exists."""
+        r = as_ref(ref)
+        self.kinds.get(r.kind)
+        return r
+
     def get(self, ref: RefLike) -> Entry:
-        return self.store.get(as_ref(ref))
+        return self.store.get(self.ref(ref))
 
     def versions(self, ref: RefLike) -> list[Entry]:
-        return self.store.versions(as_ref(ref))
+        return self.store.versions(self.ref(ref))
 
     def aliases(self, ref: RefLike) -> dict[str, str]:
-        return self.store.aliases(as_ref(ref))
+        return self.store.aliases(self.ref(ref))
 
     def query(self, query: Query | None = None, **filters: Any) -> Page:
         q = query or Query(**filters)
@@ -388,7 +434,7 @@ class Registry:
 
     def relations(self, ref: RefLike) -> list[RelationView]:
         """Relations in both directions, each named as read from this entry."""
-        return self.store.relations_of(as_ref(ref))
+        return self.store.relations_of(self.ref(ref))
 
     def _traverse(
         self,
@@ -405,24 +451,36 @@ class Registry:
             )
         for k in kinds or ():
             self.kinds.get(k)
-        return self.store.traverse(as_ref(ref), mode, depth=d, kinds=kinds, namespaces=namespaces)
+        return self.store.traverse(self.ref(ref), mode, depth=d, kinds=kinds, namespaces=namespaces)
 
     def dependencies(
-        self, ref: RefLike, *, depth: int | None = None, kinds: Sequence[str] | None = None,
+        self,
+        ref: RefLike,
+        *,
+        depth: int | None = None,
+        kinds: Sequence[str] | None = None,
         namespaces: Sequence[str] | None = None,
     ) -> list[GraphHit]:
         """What ``ref`` needs, transitively (relations followed in their declared direction)."""
         return self._traverse(ref, "dependencies", depth, kinds, namespaces)
 
     def dependents(
-        self, ref: RefLike, *, depth: int | None = None, kinds: Sequence[str] | None = None,
+        self,
+        ref: RefLike,
+        *,
+        depth: int | None = None,
+        kinds: Sequence[str] | None = None,
         namespaces: Sequence[str] | None = None,
     ) -> list[GraphHit]:
         """What needs ``ref``, transitively (relations followed backwards)."""
         return self._traverse(ref, "dependents", depth, kinds, namespaces)
 
     def impact(
-        self, ref: RefLike, *, depth: int | None = None, kinds: Sequence[str] | None = None,
+        self,
+        ref: RefLike,
+        *,
+        depth: int | None = None,
+        kinds: Sequence[str] | None = None,
         namespaces: Sequence[str] | None = None,
     ) -> list[GraphHit]:
         """Everything a problem in ``ref`` reaches, each with the path it travels."""

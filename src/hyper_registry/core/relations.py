@@ -34,7 +34,9 @@ RELATION_TYPES: tuple[RelationType, ...] = (
     RelationType("uses", "usedBy", "inverse", "a service uses a model or a plugin"),
     RelationType("trainedOn", "trainingDataOf", "inverse", "a model was trained on a dataset"),
     RelationType(
-        "derivedFrom", "derivationOf", "inverse",
+        "derivedFrom",
+        "derivationOf",
+        "inverse",
         "a model fine-tuned or distilled from a parent, or a dataset transformed from another",
     ),
     RelationType("deployedBy", "deploys", "inverse", "a service deployed by an IaC template"),

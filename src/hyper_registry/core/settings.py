@@ -28,12 +28,23 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; empty means SQLite in data_dir (postgresql+psycopg://... for PostgreSQL)",
     )
-    batch_size: int = Field(default=1000, ge=1, le=100_000, description="documents per transaction in bulk writes")
-    max_document_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="largest single document")
-    max_graph_depth: int = Field(default=20, ge=1, le=100, description="deepest graph traversal allowed")
+    batch_size: int = Field(
+        default=1000, ge=1, le=100_000, description="documents per transaction in bulk writes"
+    )
+    max_document_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="largest single document"
+    )
+    max_graph_depth: int = Field(
+        default=20, ge=1, le=100, description="deepest graph traversal allowed"
+    )
     default_graph_depth: int = Field(default=10, ge=1, le=100)
     max_page_size: int = Field(default=500, ge=1, le=10_000)
-    sqlite_synchronous: str = Field(default="FULL", description="FULL (durable, the default) or NORMAL")
+    sqlite_synchronous: str = Field(
+        default="FULL", description="FULL (durable, the default) or NORMAL"
+    )
+    group_commit: bool = Field(
+        default=True, description="let concurrent single writes share one durable commit"
+    )
     pool_size: int = Field(default=8, ge=1, le=256, description="PostgreSQL connection pool size")
 
     @field_validator("sqlite_synchronous")

@@ -25,6 +25,6 @@ def problems_from(exc: ValidationError, prefix: Sequence[str | int] = ()) -> lis
             code = kind.replace("_", "-")
             for noise in ("Value error, ", "Assertion failed, "):
                 if msg.startswith(noise):
-                    msg = msg[len(noise):]
+                    msg = msg[len(noise) :]
         out.append(Problem((*prefix, *loc), msg, code))
     return out

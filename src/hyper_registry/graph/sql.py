@@ -84,7 +84,7 @@ def walk(
     if not best:
         return []
     refs: dict[int, Ref] = {}
-    ids = list(best) + [root_id]
+    ids = [*best, root_id]
     for i in range(0, len(ids), 500):
         for row in conn.execute(
             sa.text(
@@ -99,7 +99,7 @@ def walk(
         hops: list[Hop] = []
         cur = node
         while cur != root_id:
-            cd, parent, rel, fwd = best[cur]
+            _, parent, rel, fwd = best[cur]
             name = rel if fwd else vocab.inverse_name(rel)
             hops.append(Hop(name, str(refs[cur])))
             cur = parent

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import sqlalchemy as sa
+
 from hyper_registry.core.envelope import Entry
 from hyper_registry.core.errors import ItemError
 from hyper_registry.core.ref import Ref
@@ -44,6 +46,7 @@ class PreparedWrite:
     relations: list[RelationRow] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
     expected_revision: int | None = None
+    actor: str | None = None  # who asked, when items of several callers share one commit
 
     @property
     def ref_key(self) -> str:
@@ -181,7 +184,25 @@ class StoreHealth:
 
 
 class Store(Protocol):
-    """What the registry needs from a database."""
+    """What the registry needs from a database.
+
+    SQL stores also expose their SQLAlchemy ``engine`` for the tables that live beside
+    the catalogue (API tokens).
+    """
+
+    @property
+    def engine(self) -> sa.Engine: ...
+
+    def record(
+        self,
+        *,
+        actor: str,
+        op: str,
+        ref: str,
+        kind: str,
+        namespace: str,
+        detail: dict[str, Any] | None = None,
+    ) -> int: ...
 
     def migrate(self) -> None: ...
 

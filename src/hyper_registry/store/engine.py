@@ -14,7 +14,7 @@ def normalise_url(url: str) -> str:
     """Point bare PostgreSQL URLs at the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

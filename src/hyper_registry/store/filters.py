@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
 from hyper_registry.core.errors import Invalid
@@ -18,7 +19,7 @@ _PATH_PART = re.compile(r"[A-Za-z0-9_-]{1,64}")
 def json_text(dialect: str, *path: str) -> ColumnElement[Any]:
     """The text value at ``path`` inside the ``body`` JSON column."""
     if dialect == "postgresql":
-        return sa.cast(entries.c.body, sa.dialects.postgresql.JSONB).op("#>>")(
+        return sa.cast(entries.c.body, JSONB).op("#>>")(
             sa.cast(sa.literal(list(path), sa.ARRAY(sa.Text())), sa.ARRAY(sa.Text()))
         )
     quoted = ".".join('"' + p.replace('"', "") + '"' for p in path)
@@ -27,8 +28,8 @@ def json_text(dialect: str, *path: str) -> ColumnElement[Any]:
 
 def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
-        tags = sa.cast(entries.c.body, sa.dialects.postgresql.JSONB).op("->")("metadata").op("->")("tags")
-        return sa.func.jsonb_exists(tags, tag)  # type: ignore[no-any-return]
+        tags = sa.cast(entries.c.body, JSONB).op("->")("metadata").op("->")("tags")
+        return sa.func.jsonb_exists(tags, tag)
     each = sa.func.json_each(entries.c.body, "$.metadata.tags").table_valued("value")
     return sa.exists().select_from(each).where(each.c.value == tag)
 
@@ -60,13 +61,17 @@ def build_filters(dialect: str, q: Query) -> list[ColumnElement[bool]]:
             sa.or_(
                 sa.func.lower(entries.c.name).like(pattern, escape="\\"),
                 sa.func.lower(entries.c.title).like(pattern, escape="\\"),
-                sa.func.lower(json_text(dialect, "metadata", "description")).like(pattern, escape="\\"),
+                sa.func.lower(json_text(dialect, "metadata", "description")).like(
+                    pattern, escape="\\"
+                ),
             )
         )
     for path, value in q.spec.items():
         parts = path.split(".")
         if not all(_PATH_PART.fullmatch(p) for p in parts):
-            raise Invalid.at(("spec", path), f"spec filter path {path!r} is not a dotted field path")
+            raise Invalid.at(
+                ("spec", path), f"spec filter path {path!r} is not a dotted field path"
+            )
         conds.append(json_text(dialect, "spec", *parts) == value)
     if not q.all_versions:
         newer = entries.alias("newer")

@@ -106,3 +106,16 @@ idempotency = sa.Table(
     sa.Column("response", sa.Text(), nullable=False),
     sa.Column("created_at", sa.String(32), nullable=False),
 )
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("secret_hash", sa.String(80), nullable=False),
+    sa.Column("name", sa.String(253), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("namespaces", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(253), nullable=False),
+    sa.Column("revoked_at", sa.String(32), nullable=True),
+)

@@ -197,7 +197,9 @@ class SqlStore:
                 # Another writer created the same entry or key between our read and our
                 # insert (possible on PostgreSQL); the retry sees its row and decides again.
                 if attempt == 2:
-                    raise Conflict("the entry was written concurrently; retry the request") from None
+                    raise Conflict(
+                        "the entry was written concurrently; retry the request"
+                    ) from None
         raise AssertionError("unreachable")
 
     def _idempotent_replay(
@@ -313,9 +315,7 @@ class SqlStore:
                 )
                 insert_items.append((index, item, uid))
             elif row.content_hash == item.content_hash and not item.aliases:
-                results.append(
-                    WriteResult(index, item.ref, "unchanged", row.uid, row.revision)
-                )
+                results.append(WriteResult(index, item.ref, "unchanged", row.uid, row.revision))
             elif row.content_hash == item.content_hash:
                 # Same content; only the aliases it claims may move.
                 results.append(WriteResult(index, item.ref, "unchanged", row.uid, row.revision))
@@ -350,7 +350,9 @@ class SqlStore:
                     inserts,
                 )
             ]
-            for (index, item, uid), entry_id, params in zip(insert_items, ids, inserts, strict=True):
+            for (index, item, uid), entry_id, params in zip(
+                insert_items, ids, inserts, strict=True
+            ):
                 res = WriteResult(index, item.ref, "created", uid, 1)
                 res.entry = _entry_from(item, uid, 1, params["created_at"], now_s, "{}")
                 results.append(res)
@@ -377,7 +379,9 @@ class SqlStore:
             conn.execute(upd, updates)
             changed_ids = [p["b_id"] for p in updates]
             for i in range(0, len(changed_ids), CHUNK):
-                conn.execute(relations.delete().where(relations.c.owner_id.in_(changed_ids[i : i + CHUNK])))
+                conn.execute(
+                    relations.delete().where(relations.c.owner_id.in_(changed_ids[i : i + CHUNK]))
+                )
             by_id = {p["b_id"]: p for p in updates}
             for index, item, row in update_items:
                 if row.id not in by_id:
@@ -398,14 +402,18 @@ class SqlStore:
                 conn.execute(relations.delete().where(relations.c.owner_id.in_(chunk)))
                 conn.execute(entries.delete().where(entries.c.id.in_(chunk)))
             for index, item, row in deletes:
-                dropped = conn.execute(
-                    aliases.delete()
-                    .where(aliases.c.kind == row.kind)
-                    .where(aliases.c.namespace == row.namespace)
-                    .where(aliases.c.name == row.name)
-                    .where(aliases.c.version == row.version)
-                    .returning(aliases.c.alias)
-                ).scalars().all()
+                dropped = (
+                    conn.execute(
+                        aliases.delete()
+                        .where(aliases.c.kind == row.kind)
+                        .where(aliases.c.namespace == row.namespace)
+                        .where(aliases.c.name == row.name)
+                        .where(aliases.c.version == row.version)
+                        .returning(aliases.c.alias)
+                    )
+                    .scalars()
+                    .all()
+                )
                 moved_aliases.extend(dropped)
                 old = row_to_entry(row)
                 res = WriteResult(index, item.ref, "deleted", row.uid, row.revision)
@@ -436,7 +444,9 @@ class SqlStore:
                             "namespace": item.ref.namespace,
                             "uid": None,
                             "revision": None,
-                            "detail": _dumps({"alias": alias, "to": item.ref.version, "from": moved or None}),
+                            "detail": _dumps(
+                                {"alias": alias, "to": item.ref.version, "from": moved or None}
+                            ),
                         }
                     )
                     change_targets.append(WriteResult(index, item.ref, "updated", "", 0))
@@ -496,7 +506,9 @@ class SqlStore:
                 )
             )
             return ""
-        conn.execute(aliases.update().where(key).values(version=ref.version, updated_at=now_s, actor=actor))
+        conn.execute(
+            aliases.update().where(key).values(version=ref.version, updated_at=now_s, actor=actor)
+        )
         return str(current)
 
     def set_alias(self, ref: Ref, alias: str, *, actor: str) -> int:
@@ -521,7 +533,9 @@ class SqlStore:
                         "namespace": exact.namespace,
                         "uid": None,
                         "revision": None,
-                        "detail": _dumps({"alias": alias, "to": exact.version, "from": moved or None}),
+                        "detail": _dumps(
+                            {"alias": alias, "to": exact.version, "from": moved or None}
+                        ),
                     },
                 ).scalar_one()
             )
@@ -560,9 +574,7 @@ class SqlStore:
             & (entries.c.name == ref.name)
         )
         if ref.version:
-            row = conn.execute(
-                sa.select(*_ENTRY_COLS).where(entries.c.ref_key == str(ref))
-            ).first()
+            row = conn.execute(sa.select(*_ENTRY_COLS).where(entries.c.ref_key == str(ref))).first()
             if row is None:
                 row = conn.execute(
                     sa.select(*_ENTRY_COLS)
@@ -635,8 +647,10 @@ class SqlStore:
 
     def count(self, query: Query) -> int:
         with self._read() as conn:
-            stmt = sa.select(sa.func.count()).select_from(entries).where(
-                *build_filters(conn.dialect.name, query)
+            stmt = (
+                sa.select(sa.func.count())
+                .select_from(entries)
+                .where(*build_filters(conn.dialect.name, query))
             )
             return int(conn.execute(stmt).scalar_one())
 
@@ -644,7 +658,9 @@ class SqlStore:
         self, since: int = 0, limit: int = 1000, namespaces: Sequence[str] | None = None
     ) -> list[ChangeRecord]:
         with self._read() as conn:
-            stmt = sa.select(changes).where(changes.c.seq > since).order_by(changes.c.seq).limit(limit)
+            stmt = (
+                sa.select(changes).where(changes.c.seq > since).order_by(changes.c.seq).limit(limit)
+            )
             if namespaces is not None:
                 stmt = stmt.where(changes.c.namespace.in_(list(namespaces)))
             rows = conn.execute(stmt).all()
@@ -664,8 +680,16 @@ class SqlStore:
             for r in rows
         ]
 
-    def record(self, *, actor: str, op: str, ref: str, kind: str, namespace: str,
-               detail: dict[str, Any] | None = None) -> int:
+    def record(
+        self,
+        *,
+        actor: str,
+        op: str,
+        ref: str,
+        kind: str,
+        namespace: str,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
         """Append an audit row that is not the result of a write (a refusal, for example)."""
         with self._tx() as conn:
             return int(
@@ -712,11 +736,13 @@ class SqlStore:
                 sa.select(entries.c.id).where(entries.c.uid == root.uid)
             ).scalar_one()
             rows = conn.execute(
-                sa.select(relations).where(
+                sa.select(relations)
+                .where(
                     (relations.c.src_id == root_id)
                     | (relations.c.dst_id == root_id)
                     | (relations.c.owner_id == root_id)
-                ).order_by(relations.c.id)
+                )
+                .order_by(relations.c.id)
             ).all()
             ids = {r.src_id for r in rows} | {r.dst_id for r in rows}
             refs = _refs_by_id(conn, [i for i in ids if i is not None])
@@ -728,7 +754,9 @@ class SqlStore:
             seen.add(r.id)
             src = Ref(r.src_kind, r.src_ns, r.src_name, r.src_ver or None)
             dst = Ref(r.dst_kind, r.dst_ns, r.dst_name, r.dst_ver or None)
-            if r.src_id == root_id or (r.src_id is None and r.owner_id == root_id and r.declared == r.type):
+            if r.src_id == root_id or (
+                r.src_id is None and r.owner_id == root_id and r.declared == r.type
+            ):
                 views.append(RelationView(r.type, dst, refs.get(r.dst_id), r.origin, "outgoing"))
             else:
                 inv = vocab.inverse_name(r.type)
@@ -760,7 +788,11 @@ def _decide_error(item: PreparedWrite, row: Any) -> HyperRegistryError | None:
         return NotFound(f"{ref} not found")
     if item.op == "apply" and row is None and item.expected_revision is not None:
         return NotFound(f"{ref} not found; a revision was given, so it was expected to exist")
-    if row is not None and item.expected_revision is not None and item.expected_revision != row.revision:
+    if (
+        row is not None
+        and item.expected_revision is not None
+        and item.expected_revision != row.revision
+    ):
         return Conflict(
             f"{ref} is at revision {row.revision}, not {item.expected_revision}; "
             "read it again and reapply your change"
@@ -809,7 +841,7 @@ def _change(
 ) -> dict[str, Any]:
     return {
         "at": now_s,
-        "actor": actor,
+        "actor": item.actor or actor,
         "op": op,
         "ref": item.ref_key,
         "kind": item.ref.kind,
@@ -826,8 +858,13 @@ def _entry_from(
     assert item.body is not None
     body = dict(item.body)
     md = dict(body["metadata"])
-    md.update(uid=uid, revision=revision, createdAt=created, updatedAt=updated,
-              contentHash=item.content_hash)
+    md.update(
+        uid=uid,
+        revision=revision,
+        createdAt=created,
+        updatedAt=updated,
+        contentHash=item.content_hash,
+    )
     body["metadata"] = md
     body["status"] = orjson.loads(status) if status else {}
     body.pop("apiVersion", None)

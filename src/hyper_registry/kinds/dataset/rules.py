@@ -45,4 +45,6 @@ def not_derived_from_itself(
 
 def implied_relations(spec: DatasetSpec) -> Iterator[ImpliedRelation]:
     """``derivedFrom`` each upstream dataset and each transformation input, once each."""
-    yield from unique_relations(ImpliedRelation("derivedFrom", ref, loc) for loc, ref in _sources(spec))
+    yield from unique_relations(
+        ImpliedRelation("derivedFrom", ref, loc) for loc, ref in _sources(spec)
+    )

@@ -22,7 +22,14 @@ Compatibility = Literal[
 ]
 COMPATIBILITY_MODES: tuple[str, ...] = get_args(Compatibility)
 
-QUALITY_DIMENSIONS = ("completeness", "accuracy", "consistency", "validity", "uniqueness", "freshness")
+QUALITY_DIMENSIONS = (
+    "completeness",
+    "accuracy",
+    "consistency",
+    "validity",
+    "uniqueness",
+    "freshness",
+)
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
 
@@ -100,5 +107,7 @@ class DatasetSpec(Strict):
             return []
         have = self.quality.as_dict()
         return [
-            (k, have[k], t) for k, t in self.qualityThresholds.as_dict().items() if k in have and have[k] < t
+            (k, have[k], t)
+            for k, t in self.qualityThresholds.as_dict().items()
+            if k in have and have[k] < t
         ]

@@ -32,9 +32,9 @@ class InfraSpec(Strict):
     providers: list[Annotated[str, named("provider", 63)]] = Field(
         default_factory=list, max_length=64, description="aws, google, azurerm, kubernetes, ..."
     )
-    source: Annotated[str, AfterValidator(_source), max_bytes("source", MAX_SOURCE_BYTES)] | None = (
-        None
-    )
+    source: (
+        Annotated[str, AfterValidator(_source), max_bytes("source", MAX_SOURCE_BYTES)] | None
+    ) = None
     sourceDigest: Digest | None = Field(
         default=None, description="the digest of an uploaded template, instead of source"
     )

@@ -50,9 +50,13 @@ def primary_metric_given(spec: ModelSpec, doc: Document, ctx: RuleContext) -> It
 def lineage_is_sound(spec: ModelSpec, doc: Document, ctx: RuleContext) -> Iterator[Problem]:
     """A model is not its own parent; datasets and aliases are listed once."""
     md = doc.metadata
-    if spec.parent is not None and is_self(spec.parent, doc.kind, md.namespace, md.name, md.version):
+    if spec.parent is not None and is_self(
+        spec.parent, doc.kind, md.namespace, md.name, md.version
+    ):
         yield Problem(
-            ("spec", "parent"), f"parent {str(spec.parent)!r} is this model itself", "self-reference"
+            ("spec", "parent"),
+            f"parent {str(spec.parent)!r} is this model itself",
+            "self-reference",
         )
     yield from duplicates(spec.trainingDatasets, ("spec", "trainingDatasets"), "dataset")
     yield from duplicates(spec.evaluationDatasets, ("spec", "evaluationDatasets"), "dataset")

@@ -33,7 +33,8 @@ NonNegative = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
 def _alias(value: str) -> str:
     if semver_problem(value) is None:
         raise invalid(
-            "bad-alias", f"alias {value!r} looks like a version; an alias must not be a semantic version"
+            "bad-alias",
+            f"alias {value!r} looks like a version; an alias must not be a semantic version",
         )
     return value
 
@@ -77,7 +78,9 @@ class Metrics(Strict):
     def _names(cls, data: Any) -> Any:
         if isinstance(data, dict):
             if len(data) > MAX_METRICS:
-                raise invalid("too-many", f"metrics has {len(data)} entries; the limit is {MAX_METRICS}")
+                raise invalid(
+                    "too-many", f"metrics has {len(data)} entries; the limit is {MAX_METRICS}"
+                )
             for key in data:
                 if not isinstance(key, str) or not _METRIC_NAME.fullmatch(key):
                     raise invalid(

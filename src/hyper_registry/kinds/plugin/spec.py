@@ -57,7 +57,7 @@ def _check_wat(value: str) -> str:
 
 
 class Module(Strict):
-    """The module: exactly one of its text form, its binary (base64) or an uploaded blob's digest."""
+    """The module: exactly one of its text, its binary (base64) or an uploaded blob's digest."""
 
     wat: Annotated[str, AfterValidator(_check_wat), max_bytes("wat", MAX_MODULE_BYTES)] | None = (
         None
@@ -70,7 +70,9 @@ class Module(Strict):
         given = [n for n in ("wat", "wasm", "digest") if getattr(self, n) is not None]
         if len(given) != 1:
             got = " and ".join(given) if given else "none"
-            raise invalid("bad-module", f"module needs exactly one of wat, wasm or digest; got {got}")
+            raise invalid(
+                "bad-module", f"module needs exactly one of wat, wasm or digest; got {got}"
+            )
         return self
 
     def binary(self) -> bytes | None:
@@ -89,5 +91,7 @@ class PluginSpec(Strict):
     )
     sandboxing: Annotated[Sandboxing, choice("sandboxing", Sandboxing)] = "strict"
     exports: list[ExportName] = Field(
-        default_factory=list, max_length=1024, description="names of the exports the module must have"
+        default_factory=list,
+        max_length=1024,
+        description="names of the exports the module must have",
     )

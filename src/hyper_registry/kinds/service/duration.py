@@ -42,18 +42,23 @@ def format_seconds(seconds: float) -> str:
 
 def duration_check(what: str, minimum: float, maximum: float) -> Callable[[str], str]:
     """A validator for a duration field with bounds in seconds (the text is kept as written)."""
+
     def check(value: str) -> str:
         try:
             seconds = parse_duration(value)
         except ValueError:
-            raise invalid("bad-duration", f"{what} {value!r} is not a duration: use {UNITS_HINT}") from None
+            raise invalid(
+                "bad-duration", f"{what} {value!r} is not a duration: use {UNITS_HINT}"
+            ) from None
         if seconds < minimum:
             raise invalid(
-                "bad-duration", f"{what} {value} is shorter than the minimum {format_seconds(minimum)}"
+                "bad-duration",
+                f"{what} {value} is shorter than the minimum {format_seconds(minimum)}",
             )
         if seconds > maximum:
             raise invalid(
-                "bad-duration", f"{what} {value} is longer than the maximum {format_seconds(maximum)}"
+                "bad-duration",
+                f"{what} {value} is longer than the maximum {format_seconds(maximum)}",
             )
         return value
 

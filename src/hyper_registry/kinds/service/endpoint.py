@@ -66,25 +66,30 @@ def parse_endpoint(text: str) -> Endpoint:
         raise ValueError("must look like protocol://host:port[/path]")
     try:
         parts = urlsplit(text)
-        port = parts.port
     except ValueError as exc:
         raise ValueError(f"is not a valid URL ({exc})") from None
     protocol = parts.scheme
     if protocol not in PROTOCOLS:
         raise ValueError(f"has protocol {protocol!r}; use one of: {', '.join(PROTOCOLS)}")
-    if "@" in parts.netloc:
+    netloc = parts.netloc
+    if "@" in netloc:
         raise ValueError("must not contain credentials (user@ or user:password@)")
-    if parts.netloc.startswith("["):
-        host = parts.netloc[1 : parts.netloc.index("]")]
+    if netloc.startswith("["):
+        host, _, rest = netloc[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            raise ValueError("has text between the IPv6 address and the port")
+        port_text = rest[1:] if rest else None
     else:
-        host = parts.netloc.partition(":")[0]
+        host, colon, port_text_or_empty = netloc.partition(":")
+        port_text = port_text_or_empty if colon else None
     problem = host_problem(host)
     if problem:
         raise ValueError(problem)
-    if port is None:
+    if not port_text:
         raise ValueError("needs a port (protocol://host:port)")
-    if not 1 <= port <= 65535:
-        raise ValueError(f"has port {port}; a port is 1 to 65535")
+    if not (port_text.isascii() and port_text.isdigit()) or not 1 <= int(port_text) <= 65535:
+        raise ValueError(f"has port {port_text!r}; a port is a number from 1 to 65535")
+    port = int(port_text)
     if parts.query or parts.fragment or text.endswith(("?", "#")):
         raise ValueError("must not have a query or a fragment")
     if parts.path and protocol not in ("http", "https"):
@@ -93,7 +98,7 @@ def parse_endpoint(text: str) -> Endpoint:
 
 
 def probes(check_protocol: str, endpoint_protocol: str) -> bool:
-    """Whether a health check of ``check_protocol`` can probe an endpoint of ``endpoint_protocol``."""
+    """Whether a ``check_protocol`` health check can probe an ``endpoint_protocol`` endpoint."""
     if check_protocol == "tcp":
         return True
     if check_protocol == "http":

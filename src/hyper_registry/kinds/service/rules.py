@@ -30,8 +30,9 @@ def health_check_fits(spec: ServiceSpec, doc: Document, ctx: RuleContext) -> Ite
             "bad-health-check",
         )
     if not spec.endpoints:
-        yield Problem(loc, "a health check needs an endpoint to probe; endpoints is empty",
-                      "bad-health-check")
+        yield Problem(
+            loc, "a health check needs an endpoint to probe; endpoints is empty", "bad-health-check"
+        )
         return
     protocol = spec.health_protocol()
     if spec.health_target() is None:
@@ -51,5 +52,6 @@ def health_check_fits(spec: ServiceSpec, doc: Document, ctx: RuleContext) -> Ite
 
 def implied_relations(spec: ServiceSpec) -> Iterator[ImpliedRelation]:
     yield from unique_relations(
-        ImpliedRelation("calls", target, ("spec", "calls", i)) for i, target in enumerate(spec.calls)
+        ImpliedRelation("calls", target, ("spec", "calls", i))
+        for i, target in enumerate(spec.calls)
     )

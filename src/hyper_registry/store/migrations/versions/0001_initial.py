@@ -109,8 +109,13 @@ def downgrade() -> None:
     op.drop_index("ix_changes_namespace", table_name="changes")
     op.drop_table("changes")
     op.drop_table("aliases")
-    for name in ("ix_relations_dst_name", "ix_relations_src_name", "ix_relations_dst_id",
-                 "ix_relations_src_id", "ix_relations_owner"):
+    for name in (
+        "ix_relations_dst_name",
+        "ix_relations_src_name",
+        "ix_relations_dst_id",
+        "ix_relations_src_id",
+        "ix_relations_owner",
+    ):
         op.drop_index(name, table_name="relations")
     op.drop_table("relations")
     for name in ("ix_entries_owner", "ix_entries_namespace", "ix_entries_name_key"):
