@@ -1,4 +1,8 @@
-"""The ``hyper-registry`` command."""
+"""The ``hyper-registry`` command.
+
+Every command works the same against a local registry (``--data-dir`` or
+``--database-url``) and against a server (``--server URL --token T``).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from hyper_registry.cli.backend import Backend, LocalBackend, RemoteBackend
 from hyper_registry.cli.output import emit, fail, graph_tree, table
-from hyper_registry.core.errors import BatchRefused, HyperRegistryError
+from hyper_registry.core.errors import HyperRegistryError
 from hyper_registry.core.loader import Source, load_path, read_stream
 from hyper_registry.core.registry import Registry
 from hyper_registry.core.settings import Settings
-from hyper_registry.store.base import Query
+from hyper_registry.store.base import GraphHit, Hop, Query
 
 app = typer.Typer(
     name="hyper-registry",
@@ -24,27 +31,27 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
+token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", envvar="HYPER_REGISTRY_DATA_DIR", help="where the SQLite database lives"
-    ),
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", envvar="HYPER_REGISTRY_DATABASE_URL", help="SQLAlchemy URL (PostgreSQL)"
-    ),
-]
 Output = Annotated[str, typer.Option("-o", "--output", help="table, json or yaml")]
+GraphOutput = Annotated[str, typer.Option("-o", "--output", help="tree, json or yaml")]
+Depth = Annotated[int | None, typer.Option("--depth", help="how many relations deep")]
+Kinds = Annotated[list[str] | None, typer.Option("--kind", "-k", help="only report these kinds")]
 
 
 class State:
-    def __init__(self) -> None:
-        self.data_dir: Path | None = None
-        self.database_url: str | None = None
+    """Global options, turned into a backend on first use."""
+
+    def __init__(
+        self, data_dir: Path | None, database_url: str | None, server: str | None, token: str | None
+    ) -> None:
+        self.data_dir = data_dir
+        self.database_url = database_url
+        self.server = server
+        self.token = token
 
     def settings(self) -> Settings:
         overrides: dict[str, Any] = {}
@@ -57,13 +64,43 @@ class State:
     def registry(self) -> Registry:
         return Registry.open(self.settings())
 
+    def backend(self) -> Backend:
+        if self.server:
+            from hyper_registry.client import Client
+
+            return RemoteBackend(Client(self.server, self.token))
+        return LocalBackend(self.registry())
+
 
 @app.callback()
-def _root(ctx: typer.Context, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
-    state = State()
-    state.data_dir = data_dir
-    state.database_url = database_url
-    ctx.obj = state
+def _root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", envvar="HYPER_REGISTRY_DATA_DIR", help="where the SQLite database lives"
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="HYPER_REGISTRY_DATABASE_URL",
+            help="SQLAlchemy URL (PostgreSQL)",
+        ),
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server", envvar="HYPER_REGISTRY_SERVER", help="talk to a server at this URL"
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="HYPER_REGISTRY_TOKEN", help="API token for --server"),
+    ] = None,
+) -> None:
+    ctx.obj = State(data_dir, database_url, server, token)
 
 
 def _state(ctx: typer.Context) -> State:
@@ -77,16 +114,107 @@ def _check_format(fmt: str, allowed: tuple[str, ...] = ("table", "json", "yaml")
         raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(allowed)}", param_hint="-o")
 
 
-@app.command()
-def migrate(ctx: typer.Context) -> None:
-    """Create or upgrade the database schema."""
+def _run(ctx: typer.Context, fn: Any, where: list[str] | None = None) -> Any:
+    """Run ``fn(backend)``; a domain error becomes one readable line and its exit code."""
     try:
-        reg = _state(ctx).registry()
-        health = reg.store.health()
-        reg.close()
+        backend = _state(ctx).backend()
     except HyperRegistryError as exc:
         raise fail(exc) from None
-    typer.echo(f"schema at revision {health.revision} (head {health.head})")
+    try:
+        return fn(backend)
+    except HyperRegistryError as exc:
+        raise fail(exc, where) from None
+    finally:
+        backend.close()
+
+
+# -- the store ---------------------------------------------------------------------------
+
+
+@app.command()
+def migrate(ctx: typer.Context) -> None:
+    """Create or upgrade the database schema to the newest migration."""
+    try:
+        with _state(ctx).registry() as reg:
+            health = reg.store.health()
+    except HyperRegistryError as exc:
+        raise fail(exc) from None
+    typer.echo(f"schema at revision {health.revision} (newest: {health.head})")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8080,
+    demo: Annotated[bool, typer.Option("--demo", help="load the demo organisation first")] = False,
+) -> None:
+    """Run the HTTP API (and the web UI) on HOST:PORT."""
+    from hyper_registry.auth.bootstrap import TOKEN_FILE, ensure_admin_token
+
+    state = _state(ctx)
+    settings = state.settings()
+    try:
+        from hyper_registry.api.server import run
+    except ImportError:
+        typer.echo(
+            "error: the server needs the 'server' extra: pip install 'hyper-registry[server]'",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    try:
+        registry = Registry.open(settings)
+        if demo:
+            from hyper_registry.demo import load_demo
+
+            counts = load_demo(registry).counts()
+            typer.echo(
+                "demo organisation: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+            )
+        token = ensure_admin_token(registry.tokens, Path(settings.data_dir))
+    except HyperRegistryError as exc:
+        raise fail(exc) from None
+    typer.echo(f"Hyper Registry on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    if token:
+        typer.echo(
+            f"admin token (shown once; also in {Path(settings.data_dir) / TOKEN_FILE}): {token}"
+        )
+    else:
+        typer.echo(
+            f"admin token: see {Path(settings.data_dir) / TOKEN_FILE} (created on first start)"
+        )
+    try:
+        run(registry, host=host, port=port)
+    finally:
+        registry.close()
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Load the demo organisation (a payments platform across all six kinds)."""
+    from hyper_registry.demo import demo_documents
+
+    docs = demo_documents()
+    result = _run(ctx, lambda b: b.apply(docs))
+    typer.echo(
+        "demo organisation: " + ", ".join(f"{v} {k}" for k, v in result["counts"].items() if v)
+    )
+
+
+# -- entries -----------------------------------------------------------------------------
+
+
+def _read_inputs(files: list[str]) -> tuple[list[Source], list[Any]]:
+    sources: list[Source] = []
+    docs: list[Any] = []
+    for name in files:
+        stream: Iterator[tuple[Source, Any]] = (
+            read_stream("<stdin>", sys.stdin) if name == "-" else load_path(name)
+        )
+        for source, doc in stream:
+            sources.append(source)
+            docs.append(doc)
+    return sources, docs
 
 
 @app.command()
@@ -99,69 +227,87 @@ def apply(
 ) -> None:
     """Create or update entries from YAML/JSON files or directories (all or nothing)."""
     _check_format(output)
-    sources: list[Source] = []
-    docs: list[Any] = []
     try:
-        for name in file:
-            stream: Iterator[tuple[Source, Any]] = (
-                read_stream("<stdin>", sys.stdin) if name == "-" else load_path(name)
-            )
-            for source, doc in stream:
-                sources.append(source)
-                docs.append(doc)
+        sources, docs = _read_inputs(file)
     except HyperRegistryError as exc:
         raise fail(exc) from None
     where = [str(s) for s in sources]
-    try:
-        with _state(ctx).registry() as reg:
-            if len(docs) >= 1000 and sys.stderr.isatty():
-                with Progress(
-                    TextColumn("applying"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    console=Console(stderr=True),
-                ) as bar:
-                    task = bar.add_task("apply", total=len(docs))
-                    report = reg.apply_many(docs, progress=lambda n: bar.advance(task, n))
-            else:
-                report = reg.apply_many(docs)
-    except BatchRefused as exc:
-        raise fail(exc, where) from None
-    except HyperRegistryError as exc:
-        raise fail(exc) from None
+
+    def go(backend: Backend) -> dict[str, Any]:
+        if len(docs) >= 1000 and sys.stderr.isatty():
+            with Progress(
+                TextColumn("applying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            ) as bar:
+                task = bar.add_task("apply", total=len(docs))
+                return backend.apply(docs, progress=lambda n: bar.advance(task, n))
+        return backend.apply(docs)
+
+    report = _run(ctx, go, where)
     if output != "table":
-        emit({"counts": report.counts(), "results": [r.to_dict() for r in report.results]}, output)
+        emit(report, output)
         return
-    if len(report.results) <= 50:
+    if len(report["results"]) <= 50:
         table(
             None,
             ["ref", "outcome", "revision"],
-            [(str(r.ref), r.outcome, r.revision) for r in report.results],
+            [(r["ref"], r["outcome"], r["revision"]) for r in report["results"]],
         )
-    counts = report.counts()
-    typer.echo(", ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing to apply")
+    typer.echo(
+        ", ".join(f"{v} {k}" for k, v in report["counts"].items() if v) or "nothing to apply"
+    )
 
 
 @app.command()
 def get(ctx: typer.Context, ref: str, output: Output = "yaml") -> None:
     """Print one entry (REF is kind:namespace/name, optionally @version or @alias)."""
     _check_format(output)
-    try:
-        with _state(ctx).registry() as reg:
-            entry = reg.get(ref)
-    except HyperRegistryError as exc:
-        raise fail(exc) from None
-    data = entry.to_dict()
+    data = _run(ctx, lambda b: b.get(ref))
     if output == "table":
         md = data["metadata"]
         table(
             None,
             ["ref", "title", "owner", "revision", "updated"],
-            [(str(entry.ref), md.get("title"), md.get("owner"), md["revision"], md["updatedAt"])],
+            [(_ref_of(data), md.get("title"), md.get("owner"), md["revision"], md["updatedAt"])],
         )
     else:
         emit(data, output)
+
+
+def _ref_of(entry: dict[str, Any]) -> str:
+    md = entry["metadata"]
+    return f"{entry['kind']}:{md['namespace']}/{md['name']}@{md['version']}"
+
+
+def _query(
+    kind: list[str] | None,
+    namespace: str | None,
+    owner: str | None,
+    label: list[str] | None,
+    tag: list[str] | None,
+    text: str | None,
+    all_versions: bool,
+    limit: int,
+) -> Query:
+    labels = {}
+    for item in label or []:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise typer.BadParameter(f"{item!r} is not key=value", param_hint="--label")
+        labels[key] = value
+    return Query(
+        kinds=kind or None,
+        namespace=namespace,
+        owner=owner,
+        labels=labels,
+        tags=tag or (),
+        text=text,
+        all_versions=all_versions,
+        limit=limit,
+    )
 
 
 @app.command("list")
@@ -172,42 +318,60 @@ def list_(
     owner: Annotated[str | None, typer.Option("--owner")] = None,
     label: Annotated[list[str] | None, typer.Option("--label", "-l", help="key=value")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag")] = None,
-    text: Annotated[str | None, typer.Option("--text", "-q")] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", "-q", help="words in name, title or description")
+    ] = None,
     all_versions: Annotated[bool, typer.Option("--all-versions")] = False,
     limit: Annotated[int, typer.Option("--limit")] = 100,
     output: Output = "table",
 ) -> None:
-    """List entries (latest versions unless --all-versions)."""
+    """List entries (the latest version of each unless --all-versions)."""
     _check_format(output)
-    labels = {}
-    for item in label or []:
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise typer.BadParameter(f"{item!r} is not key=value", param_hint="--label")
-        labels[key] = value
-    q = Query(
-        kinds=kind or None,
-        namespace=namespace,
-        owner=owner,
-        labels=labels,
-        tags=tag or (),
-        text=text,
-        all_versions=all_versions,
-        limit=limit,
-    )
-    try:
-        with _state(ctx).registry() as reg:
-            page = reg.query(q)
-    except HyperRegistryError as exc:
-        raise fail(exc) from None
+    q = _query(kind, namespace, owner, label, tag, text, all_versions, limit)
+    items = _run(ctx, lambda b: b.list(q))
     if output != "table":
-        emit([e.to_dict() for e in page.items], output)
+        emit(items, output)
         return
     table(
         None,
         ["ref", "title", "owner"],
-        [(str(e.ref), e.metadata.title, e.metadata.owner) for e in page.items],
+        [(_ref_of(e), e["metadata"].get("title"), e["metadata"].get("owner")) for e in items],
     )
+
+
+@app.command()
+def describe(ctx: typer.Context, ref: str, output: Output = "table") -> None:
+    """An entry with its relations in both directions, versions, aliases and status."""
+    _check_format(output)
+    data = _run(ctx, lambda b: b.describe(ref))
+    if output != "table":
+        emit(data, output)
+        return
+    entry = data["entry"]
+    md = entry["metadata"]
+    console = Console()
+    console.print(f"[bold]{_ref_of(entry)}[/bold]  {md.get('title') or ''}")
+    for key in ("description", "owner", "labels", "tags", "revision", "updatedAt"):
+        if md.get(key):
+            console.print(f"  {key}: {md[key]}", markup=False)
+    console.print(f"  versions: {', '.join(data['versions'])}", markup=False)
+    if data["aliases"]:
+        console.print(
+            "  aliases: " + ", ".join(f"{a} -> {v}" for a, v in data["aliases"].items()),
+            markup=False,
+        )
+    if data["relations"]:
+        table(
+            "relations",
+            ["relation", "other end", "resolves to", "from"],
+            [
+                (r["type"], r["target"], r.get("resolved") or "(not registered)", r["origin"])
+                for r in data["relations"]
+            ],
+        )
+    if entry.get("status"):
+        console.print("status:")
+        console.print(yaml.safe_dump(entry["status"], sort_keys=False), markup=False)
 
 
 @app.command()
@@ -215,40 +379,61 @@ def delete(
     ctx: typer.Context,
     ref: str,
     revision: Annotated[
-        int | None, typer.Option("--revision", help="refuse if not at this revision")
+        int | None, typer.Option("--revision", help="refuse unless at this revision")
     ] = None,
 ) -> None:
     """Unregister one version (its own relations go with it)."""
-    try:
-        with _state(ctx).registry() as reg:
-            entry = reg.unregister(ref, expected_revision=revision)
-    except HyperRegistryError as exc:
-        raise fail(exc) from None
-    typer.echo(f"deleted {entry.ref}")
+    deleted = _run(ctx, lambda b: b.delete(ref, revision))
+    typer.echo(f"deleted {deleted}")
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    kind: Annotated[list[str] | None, typer.Option("--kind", "-k")] = None,
+    namespace: Annotated[str | None, typer.Option("--namespace", "-n")] = None,
+    all_versions: Annotated[bool, typer.Option("--all-versions/--latest")] = True,
+    output: Annotated[str, typer.Option("-o", "--output", help="yaml or ndjson")] = "yaml",
+) -> None:
+    """Write entries as documents that `apply -f` takes back."""
+    _check_format(output, ("yaml", "ndjson"))
+    q = Query(kinds=kind or None, namespace=namespace, all_versions=all_versions, limit=500)
+
+    def go(backend: Backend) -> None:
+        first = True
+        for doc in backend.export(q):
+            if output == "ndjson":
+                sys.stdout.write(orjson.dumps(doc).decode() + "\n")
+            else:
+                if not first:
+                    sys.stdout.write("---\n")
+                sys.stdout.write(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+            first = False
+
+    _run(ctx, go)
+
+
+# -- the graph ---------------------------------------------------------------------------
 
 
 def _graph(
     ctx: typer.Context, ref: str, mode: str, depth: int | None, kinds: list[str] | None, output: str
 ) -> None:
     _check_format(output, ("tree", "json", "yaml"))
-    try:
-        with _state(ctx).registry() as reg:
-            root = reg.get(ref).ref
-            fn = {"impact": reg.impact, "deps": reg.dependencies, "dependents": reg.dependents}[
-                mode
-            ]
-            hits = fn(root, depth=depth, kinds=kinds or None)
-    except HyperRegistryError as exc:
-        raise fail(exc) from None
-    if output == "tree":
-        graph_tree(str(root), hits)
+    data = _run(ctx, lambda b: b.graph(ref, mode, depth, kinds or []))
+    if output != "tree":
+        emit(data, output)
         return
-    key = "affected" if mode == "impact" else ("dependencies" if mode == "deps" else "dependents")
-    emit({"root": str(root), key: [h.to_dict() for h in hits]}, output)
-
-
-Depth = Annotated[int | None, typer.Option("--depth", help="how many relations deep")]
-Kinds = Annotated[list[str] | None, typer.Option("--kind", "-k", help="only report these kinds")]
+    key = next(k for k in data if k != "root")
+    hits = [
+        GraphHit(
+            ref=h["ref"],
+            depth=h["depth"],
+            path=tuple(Hop(p["relation"], p["ref"]) for p in h["path"]),
+        )
+        for h in data[key]
+    ]
+    graph_tree(data["root"], hits)
 
 
 @app.command()
@@ -257,7 +442,7 @@ def impact(
     ref: str,
     depth: Depth = None,
     kind: Kinds = None,
-    output: Annotated[str, typer.Option("-o", "--output")] = "tree",
+    output: GraphOutput = "tree",
 ) -> None:
     """Everything a problem in REF reaches, with the path to each."""
     _graph(ctx, ref, "impact", depth, kind, output)
@@ -269,10 +454,10 @@ def deps(
     ref: str,
     depth: Depth = None,
     kind: Kinds = None,
-    output: Annotated[str, typer.Option("-o", "--output")] = "tree",
+    output: GraphOutput = "tree",
 ) -> None:
     """What REF needs, transitively."""
-    _graph(ctx, ref, "deps", depth, kind, output)
+    _graph(ctx, ref, "dependencies", depth, kind, output)
 
 
 @app.command()
@@ -281,7 +466,7 @@ def dependents(
     ref: str,
     depth: Depth = None,
     kind: Kinds = None,
-    output: Annotated[str, typer.Option("-o", "--output")] = "tree",
+    output: GraphOutput = "tree",
 ) -> None:
     """What needs REF, transitively."""
     _graph(ctx, ref, "dependents", depth, kind, output)
@@ -290,25 +475,76 @@ def dependents(
 @app.command()
 def changes(
     ctx: typer.Context,
-    since: Annotated[int, typer.Option("--since", help="sequence number to read after")] = 0,
+    since: Annotated[int, typer.Option("--since", help="read after this sequence number")] = 0,
     limit: Annotated[int, typer.Option("--limit")] = 100,
     output: Output = "table",
 ) -> None:
     """Read the change log."""
     _check_format(output)
-    try:
-        with _state(ctx).registry() as reg:
-            rows = reg.changes(since, limit)
-    except HyperRegistryError as exc:
-        raise fail(exc) from None
+    rows = _run(ctx, lambda b: b.changes(since, limit))
     if output != "table":
-        emit([r.to_dict() for r in rows], output)
+        emit(rows, output)
         return
     table(
         None,
         ["seq", "at", "actor", "op", "ref", "revision"],
-        [(r.seq, r.at, r.actor, r.op, r.ref, r.revision) for r in rows],
+        [(r["seq"], r["at"], r["actor"], r["op"], r["ref"], r["revision"]) for r in rows],
     )
+
+
+# -- tokens ------------------------------------------------------------------------------
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    name: str,
+    role: Annotated[str, typer.Option("--role", help="reader, writer or admin")] = "reader",
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", "-n", help="repeat; omit for all")
+    ] = None,
+    output: Output = "table",
+) -> None:
+    """Create a token; its secret is printed once and never stored."""
+    _check_format(output)
+    data = _run(ctx, lambda b: b.token_create(name, role, namespace or None))
+    if output != "table":
+        emit(data, output)
+        return
+    typer.echo(f"token {data['id']} ({data['role']} on {', '.join(data['namespaces'])}):")
+    typer.echo(data["token"])
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context, output: Output = "table") -> None:
+    """List tokens (never their secrets)."""
+    _check_format(output)
+    rows = _run(ctx, lambda b: b.token_list())
+    if output != "table":
+        emit(rows, output)
+        return
+    table(
+        None,
+        ["id", "name", "role", "namespaces", "created", "revoked"],
+        [
+            (
+                t["id"],
+                t["name"],
+                t["role"],
+                ",".join(t["namespaces"]),
+                t["createdAt"],
+                t.get("revokedAt") or "",
+            )
+            for t in rows
+        ],
+    )
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, token_id: str) -> None:
+    """Revoke a token by id."""
+    _run(ctx, lambda b: b.token_revoke(token_id))
+    typer.echo(f"revoked {token_id}")
 
 
 def main() -> None:
