@@ -73,20 +73,17 @@ def test_schema_field_names_unique() -> None:
 
 
 def test_schema_field_shape() -> None:
-    assert only(check("dataset", spec(schema={"fields": [{"name": "id"}]}))) == (
+    def field(**f: Any) -> dict[str, Any]:
+        return spec(schema={"fields": [f]})
+
+    assert only(check("dataset", field(name="id"))) == (
         "spec.schema.fields[0].type",
         "Field required",
     )
-    assert only(check("dataset", spec(schema={"fields": [{"name": "", "type": "int"}]})))[0] == (
-        "spec.schema.fields[0].name"
-    )
-    assert (
-        only(
-            check(
-                "dataset", spec(schema={"fields": [{"name": "a", "type": "int", "nullable": "no"}]})
-            )
-        )[0]
-        == "spec.schema.fields[0].nullable"
+    assert only(check("dataset", field(name="", type="int")))[0] == "spec.schema.fields[0].name"
+    assert only(check("dataset", field(name="a", type="int", nullable="no"))) == (
+        "spec.schema.fields[0].nullable",
+        "Input should be a valid boolean",
     )
     assert only(check("dataset", spec(schema={"columns": []}))) == (
         "spec.schema.columns",
@@ -164,23 +161,24 @@ def test_lineage_refs_are_datasets() -> None:
         "reference 'model:shop/m' must point at a dataset, not a model",
     )
     bad = [{"name": "t", "job": "j", "inputs": ["infra:a/b"]}]
-    assert (
-        only(check("dataset", spec(transformations=bad)))[0] == "spec.transformations[0].inputs[0]"
+    assert only(check("dataset", spec(transformations=bad))) == (
+        "spec.transformations[0].inputs[0]",
+        "reference 'infra:a/b' must point at a dataset, not an infra",
     )
 
 
 def test_transformation_shape() -> None:
-    assert only(
-        check("dataset", spec(transformations=[{"name": "t", "job": "j", "inputs": []}]))
-    ) == (
+    def step(**t: Any) -> dict[str, Any]:
+        return spec(transformations=[t])
+
+    assert only(check("dataset", step(name="t", job="j", inputs=[]))) == (
         "spec.transformations[0].inputs",
         "List should have at least 1 item after validation, not 0",
     )
-    assert (
-        only(
-            check("dataset", spec(transformations=[{"name": "Join!", "job": "j", "inputs": [RAW]}]))
-        )[0]
-        == "spec.transformations[0].name"
+    assert only(check("dataset", step(name="Join!", job="j", inputs=[RAW]))) == (
+        "spec.transformations[0].name",
+        "transformation name 'Join!' must use lowercase letters, digits, '-', '_' and '.', "
+        "and start and end with a letter or digit",
     )
     assert only(check("dataset", spec(transformations=[{"name": "t", "inputs": [RAW]}]))) == (
         "spec.transformations[0].job",
@@ -215,3 +213,8 @@ def test_not_derived_from_itself() -> None:
 
 def test_unknown_fields_refused() -> None:
     assert only(check("dataset", spec(rows=10))) == ("spec.rows", "Extra inputs are not permitted")
+    # the attribute name is not an input name
+    assert only(check("dataset", spec(schema_={"fields": []}))) == (
+        "spec.schema_",
+        "Extra inputs are not permitted",
+    )

@@ -129,3 +129,9 @@ def test_examples_round_trip(name: str) -> None:
             spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
         )
         assert again == spec
+
+
+def test_spec_models_have_a_json_schema() -> None:
+    for kind in KINDS.values():
+        schema = kind.spec_model.model_json_schema(by_alias=True)
+        assert schema.get("type") == "object" or "oneOf" in schema or "anyOf" in schema

@@ -79,7 +79,9 @@ def walk(
         if node == root_id:
             continue
         seen = best.get(node)
-        if seen is None or d < seen[0]:
+        # The shallowest way wins; among equally deep ways the choice is made stable
+        # (by relation name, then parent) so the same graph always reports the same path.
+        if seen is None or (d, rel, parent) < (seen[0], seen[2], seen[1]):
             best[node] = (d, parent, rel, fwd)
     if not best:
         return []

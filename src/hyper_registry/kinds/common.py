@@ -57,6 +57,11 @@ def named(what: str, max_len: int = 253) -> AfterValidator:
     return AfterValidator(check)
 
 
+def a(word: str) -> str:
+    """``word`` with its indefinite article: "a model", "an infra"."""
+    return f"{'an' if word[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {word}"
+
+
 def ref_to(*kinds: str) -> AfterValidator:
     """A reference that must point at one of ``kinds``."""
 
@@ -65,7 +70,7 @@ def ref_to(*kinds: str) -> AfterValidator:
             wanted = " or ".join(kinds)
             raise invalid(
                 "bad-ref-kind",
-                f"reference {str(value)!r} must point at a {wanted}, not a {value.kind}",
+                f"reference {str(value)!r} must point at {a(wanted)}, not {a(value.kind)}",
             )
         return value
 

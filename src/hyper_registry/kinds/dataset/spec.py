@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, Field, StrictBool
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool
 
 from hyper_registry.core.envelope import Strict
 from hyper_registry.core.ref import Ref
@@ -90,6 +90,9 @@ class Transformation(Strict):
 
 
 class DatasetSpec(Strict):
+    # ``schema`` is written as ``schema`` only (the Python attribute is ``schema_``).
+    model_config = ConfigDict(populate_by_name=False)
+
     format: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
         default=None, description="parquet, csv, avro, json, delta, ..."
     )

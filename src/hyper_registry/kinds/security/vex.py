@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field
 from hyper_registry.core.envelope import Strict
 from hyper_registry.core.errors import Invalid
 from hyper_registry.core.ref import Ref
-from hyper_registry.kinds.common import LongText, Text, choice, invalid
+from hyper_registry.kinds.common import LongText, Text, a, choice, invalid
 from hyper_registry.kinds.security.ids import advisory_id_problem
 
 VexState = Literal["not_affected", "affected", "fixed", "under_investigation"]
@@ -25,7 +25,7 @@ def _vulnerability(value: str) -> str:
             raise invalid(
                 "bad-ref-kind",
                 f"vulnerability reference {value!r} must point at a security record, "
-                f"not a {ref.kind}",
+                f"not {a(ref.kind)}",
             )
         return value
     if advisory_id_problem(value) is None:
