@@ -136,9 +136,7 @@ def _names(n: int) -> dict[str, list[Name]]:
     made = 0
     groups = list(GROUPS.items())
     for gi, (group, (kind, share)) in enumerate(groups):
-        count = (
-            total_names - made if gi == len(groups) - 1 else max(1, round(total_names * share))
-        )
+        count = total_names - made if gi == len(groups) - 1 else max(1, round(total_names * share))
         made += count
         if kind in ("plugin", "service", "model", "infra"):
             versions = SEMVERS

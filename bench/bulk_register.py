@@ -19,19 +19,22 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 
 import _world
 from _common import (
     SQLITE_PRAGMAS,
     Backend,
+    analyzer,
+    autovacuum,
     emit,
+    load,
     log,
     machine,
     median,
     parser,
     pg_version,
     profiled,
+    settle,
 )
 from hyper_registry import Registry
 from hyper_registry.core import relations as vocab
@@ -117,25 +120,34 @@ def _batches(
     return out
 
 
-def _create_tables(backend: Backend, data_dir: Path) -> None:
-    """The registry's own ``entries`` and ``relations`` definitions (same columns, indexes)."""
+def _create_tables(backend: Backend, data_dir: Path, *, entry_indexes: bool = True) -> None:
+    """The registry's own ``entries`` and ``relations`` definitions (same columns, indexes).
+
+    Without ``entry_indexes`` the three secondary indexes of ``entries`` (name/version,
+    namespace, owner) are left out; the unique keys and the relation indexes stay.
+    """
     engine = make_engine(backend.settings(data_dir))
     try:
         with engine.begin() as conn:
             entries.metadata.create_all(conn, tables=[entries, relations])
+            if not entry_indexes:
+                for index in entries.indexes:
+                    index.drop(conn)
     finally:
         engine.dispose()
 
 
 def ceiling_sqlite(
-    backend: Backend, batches: Sequence[tuple[Sequence[Row], list[Row]]]
+    backend: Backend, batches: Sequence[tuple[Sequence[Row], list[Row]]], *, entry_indexes: bool
 ) -> float:
     data_dir = backend.fresh_dir()
-    _create_tables(backend, data_dir)
+    _create_tables(backend, data_dir, entry_indexes=entry_indexes)
     conn = sqlite3.connect(data_dir / "registry.db", isolation_level=None)
     for pragma in SQLITE_PRAGMAS:
         conn.execute(pragma)
-    ins_e = f"INSERT INTO entries ({', '.join(ENTRY_COLS)}) VALUES ({', '.join('?' * len(ENTRY_COLS))})"
+    ins_e = (
+        f"INSERT INTO entries ({', '.join(ENTRY_COLS)}) VALUES ({', '.join('?' * len(ENTRY_COLS))})"
+    )
     ins_r = (
         f"INSERT INTO relations ({', '.join(RELATION_COLS)}) "
         f"VALUES ({', '.join('?' * len(RELATION_COLS))})"
@@ -153,13 +165,17 @@ def ceiling_sqlite(
 
 
 def ceiling_pg(
-    backend: Backend, batches: Sequence[tuple[Sequence[Row], list[Row]]], *, copy: bool
+    backend: Backend,
+    batches: Sequence[tuple[Sequence[Row], list[Row]]],
+    *,
+    copy: bool,
+    entry_indexes: bool = True,
 ) -> float:
     import psycopg
 
     data_dir = backend.fresh_dir()
     backend.reset_pg()
-    _create_tables(backend, data_dir)
+    _create_tables(backend, data_dir, entry_indexes=entry_indexes)
     ins_e = f"INSERT INTO entries ({', '.join(ENTRY_COLS)}) VALUES ({', '.join(['%s'] * len(ENTRY_COLS))})"
     ins_r = (
         f"INSERT INTO relations ({', '.join(RELATION_COLS)}) "
@@ -187,15 +203,22 @@ def ceiling_pg(
 
 
 def registry_run(
-    backend: Backend, docs: Sequence[dict[str, Any]], *, atomic: bool, batch_size: int,
+    backend: Backend,
+    docs: Sequence[dict[str, Any]],
+    *,
+    atomic: bool,
+    batch_size: int,
+    analyze_every: int = 0,
     profile: str | None = None,
-) -> float:  # fmt: skip
+) -> float:
     reg: Registry = backend.fresh_registry()
     try:
+        progress = analyzer(reg, analyze_every)
         gc.collect()
         t0 = time.perf_counter()
         report = profiled(
-            profile, lambda: reg.apply_many(docs, atomic=atomic, batch_size=batch_size)
+            profile,
+            lambda: reg.apply_many(docs, atomic=atomic, batch_size=batch_size, progress=progress),
         )
         elapsed = time.perf_counter() - t0
         counts = report.counts()
@@ -212,8 +235,21 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=1000)
     p.add_argument("--rels", type=int, default=2, help="relations per entry")
-    p.add_argument("--atomic", choices=("true", "false", "both"), default="both")
+    p.add_argument("--atomic", choices=("true", "false", "both"), default="false")
     p.add_argument("--no-ceiling", action="store_true")
+    p.add_argument(
+        "--ceiling-variants",
+        action="store_true",
+        help="also measure the ceiling without the secondary indexes of entries",
+    )
+    p.add_argument(
+        "--pg-analyze-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="PostgreSQL: ANALYZE every N entries during the timed run, as autovacuum would "
+        "(the time it takes is counted); 0: never",
+    )
     args: argparse.Namespace = p.parse_args()
     backend = Backend(args)
     modes = {"true": [True], "false": [False], "both": [False, True]}[args.atomic]
@@ -226,23 +262,31 @@ def main() -> None:
     n_rel = sum(len(r) for r in relation_rows)
     body_bytes = sum(len(r[10]) for r in entry_rows) / len(entry_rows)
     log(f"  done in {time.perf_counter() - t0:.1f}s; {n_rel} relations, {body_bytes:.0f} B/doc")
+    settle()
 
     if args.profile:
         elapsed = registry_run(
-            backend, world.docs, atomic=modes[0], batch_size=args.batch_size, profile=args.profile
+            backend,
+            world.docs,
+            atomic=modes[0],
+            batch_size=args.batch_size,
+            analyze_every=args.pg_analyze_every,
+            profile=args.profile,
         )
         backend.cleanup()
         emit({"bench": "bulk_register", "backend": args.backend, "n": args.n, "profiled": True,
               "atomic": modes[0], "entries_per_s": round(args.n / elapsed)})  # fmt: skip
         return
 
+    load_before = load()
     ceiling: list[float] = []
     ceiling_copy: list[float] = []
+    ceiling_bare: list[float] = []
     reg_times: dict[bool, list[float]] = {m: [] for m in modes}
     for rep in range(args.repeat):
         if not args.no_ceiling:
             if args.backend == "sqlite":
-                t = ceiling_sqlite(backend, batches)
+                t = ceiling_sqlite(backend, batches, entry_indexes=True)
             else:
                 t = ceiling_pg(backend, batches, copy=False)
                 tc = ceiling_pg(backend, batches, copy=True)
@@ -250,8 +294,21 @@ def main() -> None:
                 log(f"[{rep + 1}/{args.repeat}] ceiling COPY: {args.n / tc:,.0f} entries/s")
             ceiling.append(args.n / t)
             log(f"[{rep + 1}/{args.repeat}] ceiling executemany: {args.n / t:,.0f} entries/s")
+            if args.ceiling_variants:
+                if args.backend == "sqlite":
+                    t = ceiling_sqlite(backend, batches, entry_indexes=False)
+                else:
+                    t = ceiling_pg(backend, batches, copy=False, entry_indexes=False)
+                ceiling_bare.append(args.n / t)
+                log(f"[{rep + 1}/{args.repeat}] ceiling without entry indexes: {args.n / t:,.0f}/s")
         for atomic in modes:
-            t = registry_run(backend, world.docs, atomic=atomic, batch_size=args.batch_size)
+            t = registry_run(
+                backend,
+                world.docs,
+                atomic=atomic,
+                batch_size=args.batch_size,
+                analyze_every=args.pg_analyze_every,
+            )
             reg_times[atomic].append(args.n / t)
             log(f"[{rep + 1}/{args.repeat}] registry atomic={atomic}: {args.n / t:,.0f} entries/s")
     backend.cleanup()
@@ -275,13 +332,18 @@ def main() -> None:
             out[f"ratio_{key}"] = round(median(reg_times[atomic]) / median(ceiling), 3)
     if ceiling_copy:
         out["ceiling_copy_per_s"] = round(median(ceiling_copy))
-    main_mode = False if False in modes else True
-    out["entries_per_s"] = out[f"entries_per_s_{'atomic' if main_mode else 'nonatomic'}"]
+    if ceiling_bare:
+        out["ceiling_no_entry_indexes_per_s"] = round(median(ceiling_bare))
+    first = "atomic" if modes[0] else "nonatomic"
+    out["entries_per_s"] = out[f"entries_per_s_{first}"]
     if ceiling:
-        out["ratio"] = out[f"ratio_{'atomic' if main_mode else 'nonatomic'}"]
+        out["ratio"] = out[f"ratio_{first}"]
+    out["load"] = [load_before, load()]
     out["machine"] = machine()
     if args.backend == "postgres":
+        out["pg_analyze_every"] = args.pg_analyze_every
         out["machine"]["postgres"] = pg_version(args.pg_url)
+        out["machine"]["autovacuum"] = autovacuum(args.pg_url)
     emit(out)
 
 

@@ -56,9 +56,19 @@ REFUSALS: list[tuple[str, Mutation, tuple[str | int, ...], str]] = [
         ("metadata", "colour"),
         "unknown-field",
     ),
-    ("unknown-spec-field", _set("spec", "colour", value="red"), ("spec", "colour"), "unknown-field"),
+    (
+        "unknown-spec-field",
+        _set("spec", "colour", value="red"),
+        ("spec", "colour"),
+        "unknown-field",
+    ),
     ("upper-case-name", _set("metadata", "name", value="Det"), ("metadata", "name"), "value-error"),
-    ("double-dot-name", _set("metadata", "name", value="a..b"), ("metadata", "name"), "value-error"),
+    (
+        "double-dot-name",
+        _set("metadata", "name", value="a..b"),
+        ("metadata", "name"),
+        "value-error",
+    ),
     ("slash-in-name", _set("metadata", "name", value="a/b"), ("metadata", "name"), "value-error"),
     (
         "space-in-namespace",
@@ -67,7 +77,12 @@ REFUSALS: list[tuple[str, Mutation, tuple[str | int, ...], str]] = [
         "value-error",
     ),
     ("missing-name", _drop("metadata", "name"), ("metadata", "name"), "missing"),
-    ("not-semver", _set("metadata", "version", value="1.0"), ("metadata", "version"), "bad-version"),
+    (
+        "not-semver",
+        _set("metadata", "version", value="1.0"),
+        ("metadata", "version"),
+        "bad-version",
+    ),
     (
         "bad-relation-target",
         _set("relations", value=[{"type": "uses", "target": "nope"}]),
@@ -81,8 +96,18 @@ REFUSALS: list[tuple[str, Mutation, tuple[str | int, ...], str]] = [
         "value-error",
     ),
     ("api-version", _set("apiVersion", value="v2"), ("apiVersion",), "literal-error"),
-    ("bad-tag", _set("metadata", "tags", value=["ok", "Bad"]), ("metadata", "tags", 1), "value-error"),
-    ("kind-spec-rule", _set("spec", "framework", value="abacus"), ("spec", "framework"), "bad-choice"),
+    (
+        "bad-tag",
+        _set("metadata", "tags", value=["ok", "Bad"]),
+        ("metadata", "tags", 1),
+        "value-error",
+    ),
+    (
+        "kind-spec-rule",
+        _set("spec", "framework", value="abacus"),
+        ("spec", "framework"),
+        "bad-choice",
+    ),
     (
         "spec-ref-to-wrong-kind",
         _set("spec", "parent", value="dataset:shop/x@1"),
@@ -150,7 +175,9 @@ def test_version_and_spec_problems_are_reported_together(
 def test_time_versioned_kinds_take_free_form_versions(
     sqlite_registry: Registry, make_doc: MakeDoc
 ) -> None:
-    assert sqlite_registry.validate(make_doc("dataset:shop/sessions@2026-09")).ref.version == "2026-09"
+    assert (
+        sqlite_registry.validate(make_doc("dataset:shop/sessions@2026-09")).ref.version == "2026-09"
+    )
     with pytest.raises(Invalid):
         sqlite_registry.validate(make_doc("service:shop/orders@2026-09"))
 

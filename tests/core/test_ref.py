@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
@@ -66,6 +66,7 @@ def test_refs_are_values() -> None:
     assert len({a, b, a.unversioned}) == 2
 
 
+@settings(deadline=None)  # no timing: CI machines are shared
 @given(kind=kinds, namespace=namespaces, name=names, version=st.none() | versions)
 def test_print_then_parse_round_trips(
     kind: str, namespace: str, name: str, version: str | None
@@ -74,6 +75,7 @@ def test_print_then_parse_round_trips(
     assert Ref.parse(str(ref)) == ref
 
 
+@settings(deadline=None)  # no timing: CI machines are shared
 @given(name=names)
 @example(name="a")
 @example(name="0")
@@ -84,6 +86,7 @@ def test_grammar_names_are_accepted(name: str) -> None:
     assert check_name(name) == name
 
 
+@settings(deadline=None)  # no timing: CI machines are shared
 @given(
     prefix=st.text(NAME_CHARS, max_size=8),
     bad=st.sampled_from(FORBIDDEN),
@@ -99,6 +102,7 @@ def test_names_with_a_forbidden_character_are_refused(prefix: str, bad: str, suf
         Ref.parse(f"model:{name}/thing@1.0.0")
 
 
+@settings(deadline=None)  # no timing: CI machines are shared
 @given(left=names, right=names)
 def test_double_dot_is_refused_anywhere(left: str, right: str) -> None:
     name = f"{left}..{right}"

@@ -71,7 +71,9 @@ def test_duplicate_create_is_already_exists_and_changes_nothing(
     assert _ops(registry) == [("create", "service:edge/gw@1.0.0")]
 
 
-def test_update_bumps_the_revision_and_keeps_identity(registry: Registry, make_doc: MakeDoc) -> None:
+def test_update_bumps_the_revision_and_keeps_identity(
+    registry: Registry, make_doc: MakeDoc
+) -> None:
     created = registry.register(make_doc("service:edge/gw@1.0.0", title="one"))
     updated = registry.update(make_doc("service:edge/gw@1.0.0", title="two"))
     assert updated.revision == 2
@@ -102,9 +104,12 @@ def test_optimistic_concurrency(registry: Registry, make_doc: MakeDoc) -> None:
     entry = registry.get("service:edge/gw@1.0.0")
     assert (entry.metadata.title, entry.revision) == ("two", 2)
     assert len(registry.changes()) == 2
-    assert registry.update(
-        make_doc("service:edge/gw@1.0.0", title="three"), expected_revision=2
-    ).revision == 3
+    assert (
+        registry.update(
+            make_doc("service:edge/gw@1.0.0", title="three"), expected_revision=2
+        ).revision
+        == 3
+    )
 
 
 def test_apply_creates_updates_and_skips_unchanged(registry: Registry, make_doc: MakeDoc) -> None:
@@ -451,5 +456,10 @@ def test_an_exact_version_wins_over_an_alias_of_the_same_text(
 def test_alias_moves_are_logged_with_the_callers_actor(
     registry: Registry, make_doc: MakeDoc
 ) -> None:
-    registry.register(make_doc("model:shop/det@1.0.0", spec={"aliases": ["champion"]}), actor="alice")
-    assert [(c.op, c.actor) for c in registry.changes()] == [("create", "alice"), ("alias", "alice")]
+    registry.register(
+        make_doc("model:shop/det@1.0.0", spec={"aliases": ["champion"]}), actor="alice"
+    )
+    assert [(c.op, c.actor) for c in registry.changes()] == [
+        ("create", "alice"),
+        ("alias", "alice"),
+    ]

@@ -30,7 +30,10 @@ def catalog(registry: Registry, make_doc: MakeDoc) -> Registry:
                 owner="team-edge",
                 labels={"tier": "gold", "app.kubernetes.io/name": "gw"},
                 tags=["http", "public"],
-                spec={"mesh": {"enabled": True, "provider": "istio"}, "sla": {"availability": 99.95}},
+                spec={
+                    "mesh": {"enabled": True, "provider": "istio"},
+                    "sla": {"availability": 99.95},
+                },
             ),
             make_doc(
                 "service:shop/orders@2.0.0",

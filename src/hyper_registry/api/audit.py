@@ -93,3 +93,19 @@ async def record_refusal(request: Request, problem: dict[str, Any]) -> None:
         )
     except Exception:  # the refusal stands even when its audit row cannot be written
         log.exception("could not record a refusal in the audit")
+
+
+def record_item_refusals(
+    registry: Any, actor: str, refusals: list[tuple[str, str, str, dict[str, Any]]]
+) -> None:
+    """Audit rows for the refused items of a per-item (non-atomic) bulk apply.
+
+    Each refusal is ``(ref, kind, namespace, detail)``; runs in a worker thread.
+    """
+    for ref, kind, namespace, detail in refusals:
+        try:
+            registry.store.record(
+                actor=actor, op="refuse", ref=ref, kind=kind, namespace=namespace, detail=detail
+            )
+        except Exception:
+            log.exception("could not record a refusal in the audit")

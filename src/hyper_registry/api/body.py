@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Literal
 
 import orjson
@@ -28,6 +29,7 @@ JSON_TYPES = frozenset({"application/json"})
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
 ACCEPTED = "application/json, application/yaml"
 MAX_DEPTH = 100
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -71,7 +73,7 @@ def media_kind(request: Request) -> MediaKind:
 async def read_body(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length")
     if length is not None:
-        if not length.strip().isdigit():
+        if not _DIGITS.fullmatch(length.strip()):
             raise ApiProblem(400, "Content-Length is not a number")
         if int(length) > limit:
             raise TooLarge(f"the request body is {int(length)} bytes; the limit is {limit}")
@@ -157,7 +159,9 @@ def parse(body: bytes, kind: MediaKind, *, multi: bool = False) -> Any:
         try:
             orjson.dumps(data)
         except TypeError as exc:
-            raise Invalid.at((), f"the document cannot be stored as JSON: {exc}", "not-json") from None
+            raise Invalid.at(
+                (), f"the document cannot be stored as JSON: {exc}", "not-json"
+            ) from None
     return data
 
 

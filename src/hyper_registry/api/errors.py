@@ -127,9 +127,7 @@ def problem_dict(
 
 
 def domain_problem(exc: HyperRegistryError, instance: str | None = None) -> dict[str, Any]:
-    return problem_dict(
-        status_of(exc), exc.code, exc.title, str(exc), instance, exc.problems
-    )
+    return problem_dict(status_of(exc), exc.code, exc.title, str(exc), instance, exc.problems)
 
 
 def problem_response(body: dict[str, Any], headers: Mapping[str, str] | None = None) -> Response:
@@ -185,10 +183,16 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) else title
     if exc.status_code == 404:
         detail = f"no route for {request.url.path}"[:300]
-    elif exc.status_code == 405:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
         detail = f"{request.method} is not allowed here"
+        from hyper_registry.api.openapi import allowed_methods
+
+        allow = allowed_methods(request)
+        if allow:
+            headers["Allow"] = allow
     body = problem_dict(exc.status_code, code, title, detail, request.url.path)
-    return await _respond(request, body, exc.headers)
+    return await _respond(request, body, headers)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:

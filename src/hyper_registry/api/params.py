@@ -10,25 +10,36 @@ from fastapi import Path, Request
 from fastapi.routing import APIRoute
 
 from hyper_registry.api.errors import ApiProblem
+from hyper_registry.api.patterns import KIND_PATTERN, NAME_PATTERN, VERSION_PATTERN
 from hyper_registry.api.state import ApiState
 from hyper_registry.auth.tokens import Principal
-from hyper_registry.core.errors import Invalid, NotFound, Problem
-from hyper_registry.core.ref import NAMESPACE_MAX, NAME_MAX, VERSION_MAX, Ref
+from hyper_registry.core.errors import Conflict, Invalid, NotFound, Problem
+from hyper_registry.core.ref import (
+    NAME_MAX,
+    NAMESPACE_MAX,
+    VERSION_MAX,
+    Ref,
+    name_problem,
+    version_problem,
+)
 
-# The name grammar of core/ref.py as JSON Schema patterns (no '..', no leading or
-# trailing '.' or '-'), so generated clients and fuzzers send only well-formed names.
-KIND_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
-NAME_PATTERN = r"^[a-z0-9]((\.?[a-z0-9_-])*\.?[a-z0-9_])?$"
-VERSION_PATTERN = r"^[A-Za-z0-9]((\.?[A-Za-z0-9_+-])*\.?[A-Za-z0-9_+])?$"
+_KIND = re.compile(KIND_PATTERN)
 
-KindPath = Annotated[str, Path(description="the entry's kind", pattern=KIND_PATTERN)]
-NamespacePath = Annotated[
-    str, Path(description="the namespace", pattern=NAME_PATTERN, max_length=NAMESPACE_MAX)
-]
-NamePath = Annotated[str, Path(description="the entry's name", pattern=NAME_PATTERN, max_length=NAME_MAX)]
+
+def _path(description: str, pattern: str, max_length: int) -> Any:
+    # Documented (OpenAPI pattern and maxLength) but checked by ``entry_ref`` against
+    # the grammar of core/ref.py, once, rather than by a second validator per request.
+    return Path(
+        description=description,
+        json_schema_extra={"pattern": pattern, "maxLength": max_length},
+    )
+
+
+KindPath = Annotated[str, _path("the entry's kind", KIND_PATTERN, 63)]
+NamespacePath = Annotated[str, _path("the namespace", NAME_PATTERN, NAMESPACE_MAX)]
+NamePath = Annotated[str, _path("the entry's name", NAME_PATTERN, NAME_MAX)]
 VersionPath = Annotated[
-    str,
-    Path(description="a version (or, to read, an alias)", pattern=VERSION_PATTERN, max_length=VERSION_MAX),
+    str, _path("a version (or, to read, an alias)", VERSION_PATTERN, VERSION_MAX)
 ]
 
 QUERY_PREFIXES = "x-query-prefixes"
@@ -37,18 +48,24 @@ QUERY_PREFIXES = "x-query-prefixes"
 def entry_ref(
     state: ApiState, kind: str, namespace: str, name: str, version: str | None = None
 ) -> Ref:
-    """The reference a path names; an unknown kind is 404, a bad name 422."""
-    try:
-        ref = Ref.parse(f"{kind}:{namespace}/{name}" + (f"@{version}" if version else ""))
-    except Invalid as exc:
-        raise Invalid(
-            "the path does not name an entry",
-            problems=[Problem(("path",), p.message, "bad-name") for p in exc.problems],
-        ) from None
+    """The reference a path names; a bad name is 422, an unknown kind 404."""
+    problems = []
+    if not _KIND.fullmatch(kind):
+        problems.append(Problem(("path", "kind"), f"kind {kind[:80]!r} is not valid", "bad-name"))
+    for value, what, max_len in ((namespace, "namespace", NAMESPACE_MAX), (name, "name", NAME_MAX)):
+        why = name_problem(value, what, max_len)
+        if why:
+            problems.append(Problem(("path", what), why[:300], "bad-name"))
+    if version is not None:
+        why = version_problem(version)
+        if why:
+            problems.append(Problem(("path", "version"), why[:300], "bad-name"))
+    if problems:
+        raise Invalid("the path does not name an entry", problems=problems)
     if kind not in state.registry.kinds:
         known = ", ".join(state.registry.kinds.names)
         raise NotFound(f"unknown kind {kind!r}; known kinds: {known}")
-    return ref
+    return Ref(kind, namespace, name, version)
 
 
 @dataclass(frozen=True)
@@ -60,18 +77,22 @@ class Preconditions:
     must_not_exist: bool = False  # If-None-Match: *
 
 
-_ETAG = re.compile(r'(?:W/)?"(\d{1,18})"|(\d{1,18})')
+_ETAG = re.compile(r'(?:W/)?"([0-9]{1,18})"|([0-9]{1,18})')
 
 
 def preconditions(request: Request) -> Preconditions:
     match = request.headers.get("if-match")
     none_match = request.headers.get("if-none-match")
     if match is not None and none_match is not None:
-        raise ApiProblem(400, "send If-Match or If-None-Match, not both", code="bad-precondition")
+        # RFC 9110: both are evaluated; "exists at a revision" and "does not exist" never
+        # both hold, so the precondition fails (a failed precondition is 409 here).
+        raise Conflict("If-Match and If-None-Match cannot both hold")
     if none_match is not None:
         if none_match.strip() != "*":
             raise ApiProblem(
-                400, "on a write, If-None-Match may only be '*' (create only)", code="bad-precondition"
+                400,
+                "on a write, If-None-Match may only be '*' (create only)",
+                code="bad-precondition",
             )
         return Preconditions(must_not_exist=True)
     if match is None:
@@ -82,7 +103,9 @@ def preconditions(request: Request) -> Preconditions:
     m = _ETAG.fullmatch(text)
     if m is None:
         raise ApiProblem(
-            400, 'If-Match must be an ETag (the revision, quoted, like "3") or *', code="bad-precondition"
+            400,
+            'If-Match must be an ETag (the revision, quoted, like "3") or *',
+            code="bad-precondition",
         )
     return Preconditions(revision=int(m.group(1) or m.group(2)), must_exist=True)
 
@@ -128,15 +151,15 @@ def reject_unknown_query(request: Request) -> None:
     if not isinstance(route, APIRoute):
         return
     names, prefixes = _query_names(route)
-    unknown = [
-        k for k in request.query_params if k not in names and not k.startswith(prefixes or ("\0",))
-    ]
+    unknown = [k for k in request.query_params if k not in names and not k.startswith(prefixes)]
     if unknown:
         known = ", ".join(sorted(names)) or "none"
         raise Invalid(
             "unknown query parameter",
             problems=[
-                Problem(("query", k[:100]), f"unknown query parameter; known: {known}", "unknown-field")
+                Problem(
+                    ("query", k[:100]), f"unknown query parameter; known: {known}", "unknown-field"
+                )
                 for k in unknown[:20]
             ],
         )

@@ -52,11 +52,15 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     for status in sorted({*statuses, 401, 422, 503}):
         out[status] = {
             "description": _DESCRIPTIONS.get(status, "Error"),
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}
+            },
         }
     out[500] = {
         "description": "Unexpected error (details are logged on the server only)",
-        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {
+            PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}
+        },
     }
     return out
 

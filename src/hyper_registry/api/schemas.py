@@ -7,11 +7,14 @@ check real responses against the published schema.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hyper_registry.api.patterns import NAME_PATTERN
 from hyper_registry.core.envelope import Entry
+
+_NAMESPACE_OR_ALL = r"^(\*|" + NAME_PATTERN[1:-1] + r")$"
 
 
 class ProblemItem(BaseModel):
@@ -38,11 +41,14 @@ class ProblemDocument(BaseModel):
 
 class EntryPage(BaseModel):
     items: list[Entry]
-    nextCursor: str | None = Field(description="pass as ?cursor= for the next page; null at the end")
+    nextCursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null at the end"
+    )
 
 
 class VersionList(BaseModel):
     items: list[Entry] = Field(description="every version, newest first")
+    versions: list[str] = Field(description="the version names, newest first")
     aliases: dict[str, str] = Field(description="alias -> version")
     nextCursor: str | None = None
 
@@ -111,17 +117,22 @@ class ApplyItem(BaseModel):
 
 
 class ApplyReportOut(BaseModel):
-    items: list[ApplyItem]
+    results: list[ApplyItem] = Field(description="one per document, in input order")
     counts: dict[str, int]
 
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=253)
+    name: Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=253)]
     role: Literal["reader", "writer", "admin"]
-    namespaces: list[str] | None = Field(
-        default=None, max_length=1000, description="null or ['*'] for every namespace"
+    namespaces: (
+        list[Annotated[str, StringConstraints(pattern=_NAMESPACE_OR_ALL, max_length=63)]] | None
+    ) = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="null or ['*'] for every namespace",
     )
 
 

@@ -44,6 +44,10 @@ class ApiState:
             return fn(*args, **kwargs)
         return await run_in_threadpool(fn, *args, **kwargs)
 
+    async def offload(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Run heavier reads (lists, graphs) in the thread pool, whatever the store."""
+        return await run_in_threadpool(fn, *args, **kwargs)
+
     async def write(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         """Run a write in the thread pool: writes wait for a (group) commit."""
         return await run_in_threadpool(fn, *args, **kwargs)

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     )
     default_graph_depth: int = Field(default=10, ge=1, le=100)
     max_page_size: int = Field(default=500, ge=1, le=10_000)
+    max_bulk_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="largest bulk request body (POST /v1/apply)"
+    )
     sqlite_synchronous: str = Field(
         default="FULL", description="FULL (durable, the default) or NORMAL"
     )

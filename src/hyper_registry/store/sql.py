@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections import namedtuple
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
@@ -55,6 +57,45 @@ _ENTRY_COLS = (
     entries.c.content_hash,
     entries.c.created_at,
     entries.c.updated_at,
+)
+
+_SAME_NAME = (
+    (entries.c.kind == sa.bindparam("kind"))
+    & (entries.c.namespace == sa.bindparam("namespace"))
+    & (entries.c.name == sa.bindparam("name"))
+)
+_GET_BY_KEY = sa.select(*_ENTRY_COLS).where(entries.c.ref_key == sa.bindparam("ref_key"))
+_GET_BY_ALIAS = (
+    sa.select(*_ENTRY_COLS)
+    .select_from(
+        entries.join(
+            aliases,
+            (aliases.c.kind == entries.c.kind)
+            & (aliases.c.namespace == entries.c.namespace)
+            & (aliases.c.name == entries.c.name)
+            & (aliases.c.version == entries.c.version),
+        )
+    )
+    .where(_SAME_NAME & (aliases.c.alias == sa.bindparam("alias")))
+)
+_GET_LATEST = (
+    sa.select(*_ENTRY_COLS).where(_SAME_NAME).order_by(entries.c.version_key.desc()).limit(1)
+)
+
+# The same three reads as plain SQLite SQL, for ``SqlStore._sqlite_get``.
+_RawEntry = namedtuple(
+    "_RawEntry", "id uid kind body status revision content_hash created_at updated_at"
+)
+_RAW_COLS = ", ".join(f"e.{c.name}" for c in _ENTRY_COLS)
+_SQLITE_BY_KEY = f"SELECT {_RAW_COLS} FROM entries e WHERE e.ref_key = ?"
+_SQLITE_LATEST = (
+    f"SELECT {_RAW_COLS} FROM entries e WHERE e.kind = ? AND e.namespace = ? AND e.name = ? "
+    "ORDER BY e.version_key DESC LIMIT 1"
+)
+_SQLITE_BY_ALIAS = (
+    f"SELECT {_RAW_COLS} FROM entries e JOIN aliases a ON a.kind = e.kind "
+    "AND a.namespace = e.namespace AND a.name = e.name AND a.version = e.version "
+    "WHERE e.kind = ? AND e.namespace = ? AND e.name = ? AND a.alias = ?"
 )
 
 
@@ -568,38 +609,60 @@ class SqlStore:
     # -- reads ---------------------------------------------------------------------
 
     def _get(self, conn: sa.Connection, ref: Ref) -> Entry:
-        base = (
-            (entries.c.kind == ref.kind)
-            & (entries.c.namespace == ref.namespace)
-            & (entries.c.name == ref.name)
-        )
+        # Prebuilt statements (module level): building a select per call costs more
+        # than the SQLite lookup itself.
         if ref.version:
-            row = conn.execute(sa.select(*_ENTRY_COLS).where(entries.c.ref_key == str(ref))).first()
+            row = conn.execute(_GET_BY_KEY, {"ref_key": str(ref)}).first()
             if row is None:
                 row = conn.execute(
-                    sa.select(*_ENTRY_COLS)
-                    .select_from(
-                        entries.join(
-                            aliases,
-                            (aliases.c.kind == entries.c.kind)
-                            & (aliases.c.namespace == entries.c.namespace)
-                            & (aliases.c.name == entries.c.name)
-                            & (aliases.c.version == entries.c.version),
-                        )
-                    )
-                    .where(base & (aliases.c.alias == ref.version))
+                    _GET_BY_ALIAS,
+                    {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name,
+                     "alias": ref.version},
                 ).first()
         else:
             row = conn.execute(
-                sa.select(*_ENTRY_COLS).where(base).order_by(entries.c.version_key.desc()).limit(1)
+                _GET_LATEST, {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name}
             ).first()
         if row is None:
             raise NotFound(f"{ref} not found")
         return row_to_entry(row)
 
     def get(self, ref: Ref) -> Entry:
+        if self._settings.is_sqlite:
+            return self._sqlite_get(ref)
         with self._read() as conn:
             return self._get(conn, ref)
+
+    def _sqlite_get(self, ref: Ref) -> Entry:
+        """``_get`` on SQLite through a raw pooled connection: the API's hot read.
+
+        Same queries and answers as ``_get``. Pooled SQLite connections run in autocommit
+        (see engine.py), so each statement reads one consistent snapshot; SQLAlchemy's
+        per-statement machinery (connection, BEGIN, cache lookup, ROLLBACK) would cost
+        several times the lookup itself.
+        """
+        try:
+            raw = self.engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                if ref.version:
+                    row = cur.execute(_SQLITE_BY_KEY, (str(ref),)).fetchone()
+                    if row is None:
+                        row = cur.execute(
+                            _SQLITE_BY_ALIAS, (ref.kind, ref.namespace, ref.name, ref.version)
+                        ).fetchone()
+                else:
+                    row = cur.execute(
+                        _SQLITE_LATEST, (ref.kind, ref.namespace, ref.name)
+                    ).fetchone()
+                cur.close()
+            finally:
+                raw.close()
+        except sqlite3.OperationalError as exc:
+            raise Unavailable(f"the database is unavailable: {_reason(exc)}") from None
+        if row is None:
+            raise NotFound(f"{ref} not found")
+        return row_to_entry(_RawEntry(*row))
 
     def latest(self, ref: Ref) -> Entry | None:
         try:

@@ -1,0 +1,63 @@
+"""The app factory: ``create_app(registry)`` builds the HTTP API over one Registry."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+import hyper_registry
+from hyper_registry.api import openapi
+from hyper_registry.api.cache import DEFAULT_TTL, TokenCache
+from hyper_registry.api.errors import install_error_handlers
+from hyper_registry.api.routes import apply, changes, entries, graph, health, query, tokens
+from hyper_registry.api.state import ApiState
+from hyper_registry.core.registry import Registry
+
+DESCRIPTION = """\
+One catalog and one relation graph for everything an organisation ships.
+
+Every route except `/healthz`, `/readyz`, `/openapi.json` and `/docs` needs
+`Authorization: Bearer <token>`. Errors are RFC 9457 problem documents
+(`application/problem+json`). See docs/api.md.
+"""
+
+
+def create_app(
+    registry: Registry,
+    *,
+    token_ttl: float = DEFAULT_TTL,
+    poll_interval: float = 0.5,
+    heartbeat_interval: float = 15.0,
+) -> FastAPI:
+    """The HTTP API over ``registry`` (kept on ``app.state.registry``; no globals).
+
+    ``token_ttl``: seconds a verified token is trusted before it is checked again (a
+    revocation elsewhere takes effect within it). ``poll_interval`` and
+    ``heartbeat_interval``: the change stream's polling and idle heartbeat, in seconds.
+    """
+    app = FastAPI(
+        title="Hyper Registry",
+        version=hyper_registry.__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.registry = registry
+    app.state.api = ApiState(
+        registry=registry,
+        tokens=TokenCache(registry.tokens, ttl=token_ttl),
+        inline_reads=registry.settings.is_sqlite,
+        poll_interval=poll_interval,
+        heartbeat_interval=heartbeat_interval,
+    )
+    install_error_handlers(app)
+    settings = registry.settings
+    app.include_router(entries.router())  # first: reads of one entry are the hot path
+    app.include_router(query.router(settings))
+    app.include_router(health.router())
+    app.include_router(apply.router())
+    app.include_router(graph.router(settings))
+    app.include_router(changes.router(settings))
+    app.include_router(tokens.router())
+    openapi.install(app, list(registry.kinds))
+    return app
