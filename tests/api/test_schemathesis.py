@@ -93,7 +93,7 @@ def test_schemathesis_finds_nothing(
         "--seed", "20261127",
         "--generation-database", "none",
         "--header", f"Authorization: Bearer {tokens.admin}",
-        "--workers", "1" if FULL else "2",
+        "--workers", "1",  # two workers hit a CPython 3.11 AST race inside the tool
     ]  # fmt: skip
     result = subprocess.run(
         cmd, cwd=tmp_path, capture_output=True, text=True, timeout=1800 if FULL else 300

@@ -48,11 +48,6 @@ def test_yaml_error_position_is_where_the_problem_is() -> None:
     assert info.value.message.startswith("f.yaml:3:5:"), info.value.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: a multi-line JSON object that does not parse is read as NDJSON, so the "
-    "error names line 1 ('unexpected end of data') instead of the bad spot (core/loader.py)",
-)
 def test_json_syntax_error_names_line_and_column() -> None:
     with pytest.raises(Invalid) as info:
         list(parse_text("bad.json", '{\n  "a": 1,\n  "b": \n}'))

@@ -13,7 +13,7 @@ from hyper_registry.core.ref import NAME_MAX, NAMESPACE_MAX, check_name, name_pr
 # The grammar: lowercase letters, digits, '-', '_' and '.', starting with a letter or digit,
 # ending with a letter, digit or '_', and never '..'.
 NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_."
-names = st.from_regex(r"\A[a-z0-9]([a-z0-9._-]{0,40}[a-z0-9_])?\Z").filter(lambda s: ".." not in s)
+names = st.from_regex(r"\A[a-z0-9]([a-z0-9._-]{0,40}[a-z0-9])?\Z").filter(lambda s: ".." not in s)
 namespaces = names.filter(lambda s: len(s) <= NAMESPACE_MAX)
 kinds = st.from_regex(r"\A[a-z][a-z0-9-]{0,20}\Z")
 versions = st.from_regex(r"\A[A-Za-z0-9]([A-Za-z0-9._+-]{0,30}[A-Za-z0-9_+])?\Z").filter(

@@ -81,11 +81,6 @@ def test_key_order_is_semver_order(a: str, b: str) -> None:
     assert _sign((semver_key(a) > semver_key(b)) - (semver_key(a) < semver_key(b))) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: semver_key joins pre-release identifiers with '.', which sorts above '-', "
-    "so an identifier that is a prefix of a hyphenated one sorts wrong (core/versioning.py)",
-)
 @pytest.mark.parametrize(
     ("lower", "higher"),
     [("1.0.0-alpha.1", "1.0.0-alpha-b"), ("1.0.0-x.y", "1.0.0-x-y"), ("1.0.0-rc.9", "1.0.0-rc-2")],
@@ -116,7 +111,13 @@ def test_time_keys_follow_time() -> None:
 
 def test_version_key_dispatches_on_versioning() -> None:
     when = datetime(2026, 3, 1, tzinfo=UTC)
-    assert version_key("semver", "1.2.3", when) == semver_key("1.2.3")
+    assert version_key("semver", "1.2.3", when).startswith(semver_key("1.2.3") + " ")
     assert version_key("time", "anything", when) == time_key(when)
+    assert version_key("time", "anything", when, 3) == time_key(when, 3) > time_key(when)
+    # Equal precedence (build metadata differs): the later registration sorts higher.
+    later = datetime(2026, 3, 2, tzinfo=UTC)
+    assert version_key("semver", "1.2.3+b", later) > version_key("semver", "1.2.3+a", when)
+    # ...but never above a higher version registered earlier.
+    assert version_key("semver", "1.2.4", when) > version_key("semver", "1.2.3+b", later)
     # Semver keys and time keys never interleave (different leading letter).
     assert version_key("semver", "1.0.0", when)[0] != version_key("time", "1.0.0", when)[0]

@@ -114,16 +114,6 @@ def test_idempotent_retries_racing_apply_once(
     backend: str,
     request: pytest.FixtureRequest,
 ) -> None:
-    if backend == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=False,  # a race: it shows in most runs, not in every one
-                reason="src bug: the idempotency key is looked up before the entry rows are "
-                "locked; under READ COMMITTED the second request then sees the first's new "
-                "entry and is refused AlreadyExists instead of replaying (store/sql.py write: "
-                "claim the key first, e.g. insert it at the start of the transaction)",
-            )
-        )
     a, b = writers
     for n in range(ROUNDS * 2):
         doc = make_doc(f"service:edge/gw{n}@1.0.0", title="once")
@@ -186,15 +176,6 @@ def test_idempotent_update_retries_queued_on_one_row_apply_once(
     open_registry: OpenRegistry, make_doc: MakeDoc, backend: str, request: pytest.FixtureRequest
 ) -> None:
     """Deterministic: both retries are past their key lookup and waiting for the row."""
-    if backend == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="src bug: the idempotency key is looked up before the entry row is "
-                "locked; the retry queued behind the first request then sees revision 2 and "
-                "is refused Conflict instead of replaying (store/sql.py write)",
-            )
-        )
     a, b = open_registry(), open_registry()
     a.register(make_doc("service:edge/gw@1.0.0", title="one"))
     doc = make_doc("service:edge/gw@1.0.0", title="two")

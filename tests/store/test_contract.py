@@ -210,12 +210,6 @@ def test_idempotent_update_does_not_bump_twice(registry: Registry, make_doc: Mak
     assert registry.get("service:edge/gw@1.0.0").revision == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: Registry.unregister resolves the reference (store.get) before the "
-    "idempotency key is consulted, and rebuilds the reply with get(); a retried delete with "
-    "the same key raises NotFound instead of replaying (core/registry.py unregister)",
-)
 def test_idempotent_delete_replays(registry: Registry, make_doc: MakeDoc) -> None:
     registry.register(make_doc("service:edge/gw@1.0.0"))
     first = registry.unregister("service:edge/gw@1.0.0", idempotency_key="del-1")
@@ -447,12 +441,6 @@ def test_an_exact_version_wins_over_an_alias_of_the_same_text(
     assert registry.get("dataset:shop/sessions@2026-01").metadata.version == "2026-01"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: alias moves claimed by a document are logged with the group committer's "
-    "actor 'registry', not the caller's (store/sql.py _write_segment alias rows use `actor`, "
-    "not `item.actor or actor`)",
-)
 def test_alias_moves_are_logged_with_the_callers_actor(
     registry: Registry, make_doc: MakeDoc
 ) -> None:

@@ -168,15 +168,6 @@ def test_spec_field_equality(catalog: Registry) -> None:
 def test_spec_boolean_equality_is_the_json_text(
     catalog: Registry, backend: str, request: pytest.FixtureRequest
 ) -> None:
-    if backend == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="src bug: on SQLite json_extract turns true/false into 1/0, so a spec "
-                "filter on a boolean matches '1' on SQLite but 'true' on PostgreSQL "
-                "(store/filters.py json_text)",
-            )
-        )
     assert refs(catalog, spec={"mesh.enabled": "true"}) == ["service:edge/gw@1.1.0"]
     assert refs(catalog, spec={"mesh.enabled": "false"}) == ["service:shop/orders@2.0.0"]
 

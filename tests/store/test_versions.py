@@ -75,12 +75,6 @@ def test_time_versioned_kinds_order_by_registration(
     assert latest(registry, ref_base) == "b-second"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: versions of a time-ordered kind written in one transaction share one "
-    "timestamp, so their version_key ties: the latest-only query returns both and get() picks "
-    "either (core/versioning.py time_key, store/sql.py _write_segment `now`)",
-)
 def test_time_order_within_one_batch(registry: Registry, make_doc: MakeDoc) -> None:
     registry.apply_many(
         [make_doc("dataset:shop/sessions@2026-02"), make_doc("dataset:shop/sessions@2026-01")]
@@ -115,12 +109,6 @@ def icu_database_url(postgres_server_url: str) -> Iterator[str]:
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: version_key is compared with the database's default collation; under a "
-    "punctuation-ignoring collation (glibc en_US.UTF-8, the usual PostgreSQL default) "
-    '1.0.0-rc.1 sorts above 1.0.0 (store/schema.py version_key needs COLLATE "C" on PostgreSQL)',
-)
 def test_latest_does_not_depend_on_the_database_collation(
     icu_database_url: str, tmp_path: Path, make_doc: MakeDoc
 ) -> None:

@@ -40,7 +40,7 @@ def document_of(entry: dict[str, Any]) -> dict[str, Any]:
 class Backend(Protocol):
     def apply(self, docs: Sequence[Any], progress: Progress | None = None) -> dict[str, Any]: ...
     def get(self, ref: str) -> dict[str, Any]: ...
-    def list(self, query: Query) -> list[dict[str, Any]]: ...
+    def search(self, query: Query) -> list[dict[str, Any]]: ...
     def delete(self, ref: str, revision: int | None) -> str: ...
     def graph(
         self, ref: str, mode: str, depth: int | None, kinds: Sequence[str]
@@ -72,7 +72,7 @@ class LocalBackend:
     def get(self, ref: str) -> dict[str, Any]:
         return self.registry.get(ref).to_dict()
 
-    def list(self, query: Query) -> list[dict[str, Any]]:
+    def search(self, query: Query) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.registry.query(query).items]
 
     def delete(self, ref: str, revision: int | None) -> str:
@@ -154,7 +154,7 @@ class RemoteBackend:
     def get(self, ref: str) -> dict[str, Any]:
         return self.client.get(ref)
 
-    def list(self, query: Query) -> list[dict[str, Any]]:
+    def search(self, query: Query) -> list[dict[str, Any]]:
         page = self.client.query(
             kinds=list(query.kinds or ()),
             namespace=query.namespace,

@@ -328,7 +328,7 @@ def list_(
     """List entries (the latest version of each unless --all-versions)."""
     _check_format(output)
     q = _query(kind, namespace, owner, label, tag, text, all_versions, limit)
-    items = _run(ctx, lambda b: b.list(q))
+    items = _run(ctx, lambda b: b.search(q))
     if output != "table":
         emit(items, output)
         return

@@ -67,6 +67,14 @@ def _check_aliases(name: str, text: str) -> None:
         raise _yaml_error(name, exc) from None
 
 
+def _parses(line: str) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def parse_text(name: str, text: str) -> Iterator[tuple[Source, Any]]:
     """Documents in ``text``: JSON, NDJSON or (multi-document) YAML, by content."""
     stripped = text.lstrip()
@@ -76,7 +84,7 @@ def parse_text(name: str, text: str) -> Iterator[tuple[Source, Any]]:
         except orjson.JSONDecodeError:
             data = None
             lines = [ln for ln in text.splitlines() if ln.strip()]
-            if stripped.startswith("{") and len(lines) > 1:
+            if stripped.startswith("{") and len(lines) > 1 and _parses(lines[0]):
                 for lineno, line in enumerate(text.splitlines(), start=1):
                     if not line.strip():
                         continue

@@ -19,7 +19,7 @@ NAME_MAX = 253
 NAMESPACE_MAX = 63
 VERSION_MAX = 128
 
-_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9_])?")
+_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?")
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,62}")
 _VERSION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._+-]*[A-Za-z0-9_+])?")
 

@@ -20,6 +20,7 @@ from hyper_registry.core.errors import (
     HyperRegistryError,
     Invalid,
     ItemError,
+    NotFound,
     Unavailable,
 )
 from hyper_registry.core.group import GroupCommitter
@@ -251,12 +252,13 @@ class Registry:
         actor: str,
         idempotency_key: str | None,
         payload: Any,
+        given: str | None = None,
     ) -> WriteResult:
         if idempotency_key is None and self.settings.group_commit:
             item.actor = actor
             return self._committer.submit(item)
         idem = (
-            Idempotency(idempotency_key, request_hash([item.op, str(item.ref), payload]))
+            Idempotency(idempotency_key, request_hash([item.op, given or str(item.ref), payload]))
             if idempotency_key
             else None
         )
@@ -313,11 +315,19 @@ class Registry:
     ) -> Entry:
         """Remove one version, the relations it declared and the aliases on it."""
         r = self.ref(ref)
-        exact = self.store.get(r).ref  # resolves an alias or "latest" to the version
+        try:
+            exact = self.store.get(r).ref  # resolves an alias or "latest" to the version
+        except NotFound:
+            if idempotency_key is None or not r.version:
+                raise
+            exact = r  # perhaps deleted by this very key: the store replays or says not found
         item = self.pipeline.prepare_delete(exact, expected_revision=expected_revision)
-        result = self._one(item, actor, idempotency_key, None)
-        assert result.entry is not None or result.outcome == "deleted"
-        return result.entry if result.entry is not None else self.get(exact)
+        # The key covers the reference as the caller wrote it, so a retried "delete the
+        # latest version" replays the first answer instead of deleting the next version.
+        result = self._one(item, actor, idempotency_key, None, given=str(r))
+        if result.entry is None:
+            raise NotFound(f"{exact} not found")
+        return result.entry
 
     def apply_many(
         self,

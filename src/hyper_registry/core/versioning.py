@@ -14,7 +14,13 @@ import semver
 
 Versioning = Literal["semver", "time"]
 
-_NUM_WIDTH = 12
+_NUM_WIDTH = 20
+# Pre-release identifiers are joined with "!", which sorts below every character an
+# identifier may hold ("-", digits, letters), so a shorter identifier list sorts first.
+_SEP = "!"
+# A tie-breaker (the registration time and the position in its batch) follows a space,
+# which sorts below "!" and so never changes the order of different versions.
+_TIE = " "
 
 
 def semver_problem(version: str) -> str | None:
@@ -36,12 +42,19 @@ def semver_key(version: str) -> str:
     for ident in v.prerelease.split("."):
         # Numeric identifiers sort below alphanumeric ones and numerically among themselves.
         parts.append(f"0{ident.zfill(_NUM_WIDTH)}" if ident.isdigit() else f"1{ident}")
-    return f"s{core}-" + ".".join(parts)
+    return f"s{core}-" + _SEP.join(parts)
 
 
-def time_key(created: datetime) -> str:
-    return "t" + created.strftime("%Y%m%d%H%M%S%f")
+def time_key(created: datetime, position: int = 0) -> str:
+    return "t" + created.strftime("%Y%m%d%H%M%S%f") + f"{position:06d}"
 
 
-def version_key(versioning: Versioning, version: str, created: datetime) -> str:
-    return semver_key(version) if versioning == "semver" else time_key(created)
+def version_key(versioning: Versioning, version: str, created: datetime, position: int = 0) -> str:
+    """The sort key of a version registered at ``created``, ``position`` in its batch.
+
+    Semver kinds order by precedence; versions of equal precedence (differing only in
+    build metadata) and time-ordered kinds order by registration.
+    """
+    if versioning == "semver":
+        return semver_key(version) + _TIE + time_key(created, position)
+    return time_key(created, position)

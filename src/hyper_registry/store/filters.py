@@ -22,8 +22,13 @@ def json_text(dialect: str, *path: str) -> ColumnElement[Any]:
         return sa.cast(entries.c.body, JSONB).op("#>>")(
             sa.cast(sa.literal(list(path), sa.ARRAY(sa.Text())), sa.ARRAY(sa.Text()))
         )
-    quoted = ".".join('"' + p.replace('"', "") + '"' for p in path)
-    return sa.cast(sa.func.json_extract(entries.c.body, sa.literal("$." + quoted)), sa.Text)
+    quoted = sa.literal("$." + ".".join('"' + p.replace('"', "") + '"' for p in path))
+    # json_extract gives 1/0 for JSON true/false; PostgreSQL's #>> gives 'true'/'false'.
+    return sa.case(
+        (sa.func.json_type(entries.c.body, quoted) == "true", sa.literal("true")),
+        (sa.func.json_type(entries.c.body, quoted) == "false", sa.literal("false")),
+        else_=sa.cast(sa.func.json_extract(entries.c.body, quoted), sa.Text),
+    )
 
 
 def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:

@@ -17,6 +17,8 @@ metadata = sa.MetaData()
 
 # A 64-bit integer key on PostgreSQL that is SQLite's rowid alias on SQLite.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# Version keys compare byte by byte: PostgreSQL's default collation may ignore punctuation.
+VersionKey = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
 
 entries = sa.Table(
     "entries",
@@ -28,7 +30,7 @@ entries = sa.Table(
     sa.Column("namespace", sa.String(63), nullable=False),
     sa.Column("name", sa.String(253), nullable=False),
     sa.Column("version", sa.String(128), nullable=False),
-    sa.Column("version_key", sa.String(200), nullable=False),
+    sa.Column("version_key", VersionKey, nullable=False),
     sa.Column("owner", sa.String(253), nullable=True),
     sa.Column("title", sa.Text(), nullable=True),
     sa.Column("body", sa.Text(), nullable=False),

@@ -44,7 +44,8 @@ from hyper_registry.store.base import (
 )
 from hyper_registry.store.engine import make_engine
 from hyper_registry.store.filters import build_filters
-from hyper_registry.store.schema import aliases, changes, entries, idempotency, relations
+from hyper_registry.store.schema import aliases, changes, entries, relations
+from hyper_registry.store.schema import idempotency as idempotency_keys
 
 CHUNK = 500
 _ENTRY_COLS = (
@@ -217,21 +218,27 @@ class SqlStore:
                         replay = self._idempotent_replay(conn, idempotency)
                         if replay is not None:
                             return replay
+                        # Claim the key before touching any entry: a concurrent request
+                        # with the same key waits on this row, then fails and, retried,
+                        # replays this request's answer.
+                        conn.execute(
+                            idempotency_keys.insert(),
+                            {
+                                "key": idempotency.key,
+                                "request_hash": idempotency.request_hash,
+                                "response": "[]",
+                                "created_at": timestamp(),
+                            },
+                        )
                     results = self._write_segments(conn, items, actor)
                     errors = [r for r in results if isinstance(r, ItemError)]
                     if errors and atomic:
                         raise BatchRefused(errors) if len(items) > 1 else errors[0].error
                     if idempotency is not None:
                         conn.execute(
-                            idempotency_insert(),
-                            {
-                                "key": idempotency.key,
-                                "request_hash": idempotency.request_hash,
-                                "response": _dumps(
-                                    [r.to_dict() for r in results if isinstance(r, WriteResult)]
-                                ),
-                                "created_at": timestamp(),
-                            },
+                            idempotency_keys.update()
+                            .where(idempotency_keys.c.key == idempotency.key)
+                            .values(response=_dumps([_replayable(r) for r in results])),
                         )
                     return results
             except IntegrityError:
@@ -247,8 +254,8 @@ class SqlStore:
         self, conn: sa.Connection, idem: Idempotency
     ) -> list[WriteResult | ItemError] | None:
         row = conn.execute(
-            sa.select(idempotency.c.request_hash, idempotency.c.response).where(
-                idempotency.c.key == idem.key
+            sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.response).where(
+                idempotency_keys.c.key == idem.key
             )
         ).first()
         if row is None:
@@ -265,6 +272,7 @@ class SqlStore:
                 uid=d["uid"],
                 revision=d["revision"],
                 seq=d["seq"],
+                entry=Entry.model_validate(d["entry"]) if d.get("entry") else None,
             )
             for d in orjson.loads(row.response)
         ]
@@ -343,7 +351,9 @@ class SqlStore:
                         "namespace": item.ref.namespace,
                         "name": item.ref.name,
                         "version": item.ref.version,
-                        "version_key": version_key(item.versioning, item.ref.version or "", now),
+                        "version_key": version_key(
+                            item.versioning, item.ref.version or "", now, pos
+                        ),
                         "owner": item.owner,
                         "title": item.title,
                         "body": item.body_json,
@@ -471,14 +481,14 @@ class SqlStore:
         # Aliases claimed by the written documents move to their versions.
         for index, item, _uid_or_row in [*insert_items, *update_items]:
             for alias in item.aliases:
-                moved = self._move_alias(conn, item.ref, alias, actor, now_s)
+                moved = self._move_alias(conn, item.ref, alias, item.actor or actor, now_s)
                 if moved is not None:
                     moved_aliases.append(alias)
                     touched_names.add(item.ref.name)
                     change_rows.append(
                         {
                             "at": now_s,
-                            "actor": actor,
+                            "actor": item.actor or actor,
                             "op": "alias",
                             "ref": str(item.ref.at(alias)),
                             "kind": item.ref.kind,
@@ -616,8 +626,12 @@ class SqlStore:
             if row is None:
                 row = conn.execute(
                     _GET_BY_ALIAS,
-                    {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name,
-                     "alias": ref.version},
+                    {
+                        "kind": ref.kind,
+                        "namespace": ref.namespace,
+                        "name": ref.name,
+                        "alias": ref.version,
+                    },
                 ).first()
         else:
             row = conn.execute(
@@ -827,8 +841,11 @@ class SqlStore:
         return views
 
 
-def idempotency_insert() -> sa.Insert:
-    return idempotency.insert()
+def _replayable(result: WriteResult | ItemError) -> dict[str, Any]:
+    assert isinstance(result, WriteResult)
+    data = result.to_dict()
+    data["entry"] = result.entry.to_dict() if result.entry is not None else None
+    return data
 
 
 def _refs_by_id(conn: sa.Connection, ids: Sequence[int]) -> dict[int, Ref]:

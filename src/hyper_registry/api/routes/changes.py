@@ -7,6 +7,7 @@ ends when the client disconnects or its token stops being valid. A token scoped 
 namespaces sees only their changes.
 """
 
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
@@ -22,8 +23,10 @@ from hyper_registry.api.auth import AuthenticatedRoute, principal_of
 from hyper_registry.api.schemas import ChangePage
 from hyper_registry.api.state import ApiState, api_state
 from hyper_registry.auth.tokens import Principal
-from hyper_registry.core.errors import Invalid
+from hyper_registry.core.errors import HyperRegistryError, Invalid
 from hyper_registry.core.settings import Settings
+
+log = logging.getLogger("hyper_registry.api")
 
 STREAM_BATCH = 500
 _SEQ = re.compile(r"[0-9]{1,18}")
@@ -50,11 +53,18 @@ async def _events(
         if await request.is_disconnected():
             return
         now = time.monotonic()
-        if now - checked >= state.tokens.ttl:
-            checked = now
-            if await state.read(state.tokens.verify, token) is None:
-                return  # revoked: the stream ends within the cache TTL
-        records = await state.read(state.registry.changes, last, STREAM_BATCH, principal.visible)
+        try:
+            if now - checked >= state.tokens.ttl:
+                checked = now
+                if await state.read(state.tokens.verify, token) is None:
+                    return  # revoked: the stream ends within the cache TTL
+            records = await state.read(
+                state.registry.changes, last, STREAM_BATCH, principal.visible
+            )
+        except HyperRegistryError as exc:
+            # Headers are sent: end the stream; the client reconnects with Last-Event-ID.
+            log.warning("change stream ended: %s", exc)
+            return
         if records:
             chunk = b"".join(
                 b"id: %d\nevent: change\ndata: %s\n\n" % (rec.seq, orjson.dumps(rec.to_dict()))

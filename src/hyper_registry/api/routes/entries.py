@@ -35,6 +35,7 @@ from hyper_registry.api.params import (
     VersionPath,
     entry_ref,
     idempotency_key,
+    path_parameters,
     preconditions,
 )
 from hyper_registry.api.routes.common import (
@@ -103,35 +104,28 @@ def router() -> APIRouter:
         entry = await state.read(get_entry, state.registry, ref)
         return r.entry_response(entry)
 
+    # The two hottest routes read their path parameters themselves (see path_parameters).
     @api.get(
         "/{kind}/{namespace}/{name}",
         responses={200: entry_out, **r.problems(404)},
+        openapi_extra={"parameters": path_parameters("kind", "namespace", "name")},
         summary="Read the latest version",
     )
-    async def get_latest(
-        request: Request,
-        kind: KindPath,
-        namespace: NamespacePath,
-        name: NamePath,
-    ) -> Response:
-        principal = principal_of(request)
-        return await _get(request, principal, entry_ref(api_state(request), kind, namespace, name))
+    async def get_latest(request: Request) -> Response:
+        p = request.path_params
+        ref = entry_ref(api_state(request), p["kind"], p["namespace"], p["name"])
+        return await _get(request, principal_of(request), ref)
 
     @api.get(
         "/{kind}/{namespace}/{name}/versions/{version}",
         responses={200: entry_out, **r.problems(404)},
+        openapi_extra={"parameters": path_parameters("kind", "namespace", "name", "version")},
         summary="Read one version (or alias)",
     )
-    async def get_version(
-        request: Request,
-        kind: KindPath,
-        namespace: NamespacePath,
-        name: NamePath,
-        version: VersionPath,
-    ) -> Response:
-        principal = principal_of(request)
-        ref = entry_ref(api_state(request), kind, namespace, name, version)
-        return await _get(request, principal, ref)
+    async def get_version(request: Request) -> Response:
+        p = request.path_params
+        ref = entry_ref(api_state(request), p["kind"], p["namespace"], p["name"], p["version"])
+        return await _get(request, principal_of(request), ref)
 
     async def _put(request: Request, principal: Principal, ref: Ref, *, version: bool) -> Response:
         note_ref(request, ref)

@@ -16,6 +16,8 @@ branch_labels = None
 depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# Version keys compare byte by byte: PostgreSQL's default collation may ignore punctuation.
+VersionKey = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
 
 
 def upgrade() -> None:
@@ -28,7 +30,7 @@ def upgrade() -> None:
         sa.Column("namespace", sa.String(63), nullable=False),
         sa.Column("name", sa.String(253), nullable=False),
         sa.Column("version", sa.String(128), nullable=False),
-        sa.Column("version_key", sa.String(200), nullable=False),
+        sa.Column("version_key", VersionKey, nullable=False),
         sa.Column("owner", sa.String(253), nullable=True),
         sa.Column("title", sa.Text(), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
