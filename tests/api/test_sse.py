@@ -71,7 +71,14 @@ def stream(
         yield response
 
 
+def _last_seq(reg: Registry) -> int:
+    """The change log already holds the token management rows of the fixtures."""
+    rows = reg.changes(0, 10_000)
+    return rows[-1].seq if rows else 0
+
+
 def test_stream_sends_past_and_new_changes(live: Live, reg: Registry, tokens: Tokens) -> None:
+    base = _last_seq(reg)
     reg.apply(doc("model:team-a/one@1.0.0"))
     reg.apply(doc("model:team-a/two@1.0.0"))
     with stream(live, tokens.reader) as r:
@@ -81,27 +88,30 @@ def test_stream_sends_past_and_new_changes(live: Live, reg: Registry, tokens: To
         s = Stream(r)
         first, second = s.next_event(), s.next_event()
         assert s.retry == 2000
-        assert (first.id, first.event) == (1, "change")
+        assert (first.id, first.event) == (base + 1, "change")
         assert first.data["ref"] == "model:team-a/one@1.0.0" and first.data["op"] == "create"
-        assert second.id == 2
+        assert second.id == base + 2
         httpx.put(
             f"{live.url}/v1/entries/model/team-a/three/versions/1.0.0",
             json=doc("model:team-a/three@1.0.0"),
             headers={"Authorization": f"Bearer {tokens.writer}"},
         ).raise_for_status()
         third = s.next_event()
-        assert third.id == 3 and third.data["actor"] == "writer"
+        assert third.id == base + 3 and third.data["actor"] == "writer"
 
 
 def test_stream_resumes_after_last_event_id(live: Live, reg: Registry, tokens: Tokens) -> None:
+    b = _last_seq(reg)
     for i in range(4):
         reg.apply(doc(f"model:team-a/m{i}@1.0.0"))
-    with stream(live, tokens.reader, headers={"Last-Event-ID": "2"}) as r:
-        assert Stream(r).next_event().id == 3
-    with stream(live, tokens.reader, params={"since": 3}) as r:
-        assert Stream(r).next_event().id == 4
-    with stream(live, tokens.reader, params={"since": 0}, headers={"Last-Event-ID": "3"}) as r:
-        assert Stream(r).next_event().id == 4  # Last-Event-ID wins over ?since=
+    with stream(live, tokens.reader, headers={"Last-Event-ID": str(b + 2)}) as r:
+        assert Stream(r).next_event().id == b + 3
+    with stream(live, tokens.reader, params={"since": b + 3}) as r:
+        assert Stream(r).next_event().id == b + 4
+    with stream(
+        live, tokens.reader, params={"since": 0}, headers={"Last-Event-ID": str(b + 3)}
+    ) as r:
+        assert Stream(r).next_event().id == b + 4  # Last-Event-ID wins over ?since=
 
 
 def test_stream_heartbeats_when_idle(live: Live, tokens: Tokens) -> None:
@@ -117,13 +127,14 @@ def test_stream_heartbeats_when_idle(live: Live, tokens: Tokens) -> None:
 
 
 def test_scoped_token_sees_only_its_namespaces(live: Live, reg: Registry, tokens: Tokens) -> None:
+    base = _last_seq(reg)
     reg.apply(doc("model:team-b/hidden@1.0.0"))
     reg.apply(doc("model:team-a/mine@1.0.0"))
     reg.apply(doc("model:team-b/hidden2@1.0.0"))
     with stream(live, tokens.reader_a) as r:
         s = Stream(r)
         ev = s.next_event()
-        assert ev.id == 2 and ev.data["namespace"] == "team-a"
+        assert ev.id == base + 2 and ev.data["namespace"] == "team-a"
         reg.apply(doc("model:team-b/later@1.0.0"))
         reg.apply(doc("model:team-a/later@1.0.0"))
         ev = s.next_event()

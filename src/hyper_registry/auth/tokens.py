@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from hyper_registry.core.errors import Forbidden, Invalid, NotFound
 from hyper_registry.core.ids import timestamp
 from hyper_registry.core.ref import NAMESPACE_MAX, name_problem
-from hyper_registry.store.schema import tokens
+from hyper_registry.store.schema import changes, tokens
 
 Role = Literal["reader", "writer", "admin"]
 ROLES: tuple[Role, ...] = ("reader", "writer", "admin")
@@ -82,6 +82,25 @@ class TokenInfo:
         }
 
 
+def _audit(
+    conn: sa.Connection, actor: str, op: str, token_id: str, detail: dict[str, object]
+) -> None:
+    """Token changes go to the change log too, outside every namespace (admins read them)."""
+    conn.execute(
+        changes.insert().values(
+            at=timestamp(),
+            actor=actor,
+            op=op,
+            ref=f"token/{token_id}",
+            kind="token",
+            namespace="",
+            uid=None,
+            revision=None,
+            detail=orjson.dumps(detail).decode(),
+        )
+    )
+
+
 def _hash(secret: str) -> str:
     return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()
 
@@ -131,6 +150,13 @@ class TokenService:
                     revoked_at=None,
                 )
             )
+            _audit(
+                conn,
+                created_by,
+                "token-create",
+                token_id,
+                {"name": name, "role": role, "namespaces": ns or [ALL]},
+            )
         info = TokenInfo(token_id, name, role, ns, now, created_by, None)
         return info, f"hr_{token_id}_{secret}"
 
@@ -153,7 +179,7 @@ class TokenService:
             rows = conn.execute(sa.select(tokens).order_by(tokens.c.created_at)).all()
         return [self._info(r) for r in rows]
 
-    def revoke(self, token_id: str) -> TokenInfo:
+    def revoke(self, token_id: str, *, revoked_by: str = "local") -> TokenInfo:
         with self._engine.begin() as conn:
             row = conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).first()
             if row is None:
@@ -162,6 +188,7 @@ class TokenService:
                 conn.execute(
                     tokens.update().where(tokens.c.id == token_id).values(revoked_at=timestamp())
                 )
+                _audit(conn, revoked_by, "token-revoke", token_id, {"name": row.name})
             row = conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).one()
         return self._info(row)
 

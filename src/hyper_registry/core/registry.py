@@ -438,9 +438,15 @@ class Registry:
         return self.store.count(query or Query(**filters))
 
     def changes(
-        self, since: int = 0, limit: int = 1000, namespaces: Sequence[str] | None = None
+        self,
+        since: int = 0,
+        limit: int = 1000,
+        namespaces: Sequence[str] | None = None,
+        *,
+        audit: bool = True,
     ) -> list[ChangeRecord]:
-        return self.store.changes(since, limit, namespaces)
+        """The change log after ``since``; ``audit=False`` leaves out token management rows."""
+        return self.store.changes(since, limit, namespaces, audit=audit)
 
     def relations(self, ref: RefLike) -> list[RelationView]:
         """Relations in both directions, each named as read from this entry."""

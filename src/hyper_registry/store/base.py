@@ -236,7 +236,12 @@ class Store(Protocol):
     def count(self, query: Query) -> int: ...
 
     def changes(
-        self, since: int = 0, limit: int = 1000, namespaces: Sequence[str] | None = None
+        self,
+        since: int = 0,
+        limit: int = 1000,
+        namespaces: Sequence[str] | None = None,
+        *,
+        audit: bool = True,
     ) -> list[ChangeRecord]: ...
 
     def traverse(

@@ -732,14 +732,23 @@ class SqlStore:
             return int(conn.execute(stmt).scalar_one())
 
     def changes(
-        self, since: int = 0, limit: int = 1000, namespaces: Sequence[str] | None = None
+        self,
+        since: int = 0,
+        limit: int = 1000,
+        namespaces: Sequence[str] | None = None,
+        *,
+        audit: bool = True,
     ) -> list[ChangeRecord]:
+        """Change-log rows after ``since``; ``audit=False`` leaves out registry-level rows
+        (token management), which belong to no namespace."""
         with self._read() as conn:
             stmt = (
                 sa.select(changes).where(changes.c.seq > since).order_by(changes.c.seq).limit(limit)
             )
             if namespaces is not None:
                 stmt = stmt.where(changes.c.namespace.in_(list(namespaces)))
+            if not audit:
+                stmt = stmt.where(changes.c.namespace != "")
             rows = conn.execute(stmt).all()
         return [
             ChangeRecord(

@@ -59,7 +59,11 @@ async def _events(
                 if await state.read(state.tokens.verify, token) is None:
                     return  # revoked: the stream ends within the cache TTL
             records = await state.read(
-                state.registry.changes, last, STREAM_BATCH, principal.visible
+                state.registry.changes,
+                last,
+                STREAM_BATCH,
+                principal.visible,
+                audit=principal.at_least("admin"),
             )
         except HyperRegistryError as exc:
             # Headers are sent: end the stream; the client reconnects with Last-Event-ID.
@@ -106,7 +110,13 @@ def router(settings: Settings) -> APIRouter:
     ) -> Response:
         principal = principal_of(request)
         state = api_state(request)
-        records = await state.read(state.registry.changes, since, limit, principal.visible)
+        records = await state.read(
+            state.registry.changes,
+            since,
+            limit,
+            principal.visible,
+            audit=principal.at_least("admin"),
+        )
         return r.json(
             {"items": [c.to_dict() for c in records], "next": records[-1].seq if records else since}
         )

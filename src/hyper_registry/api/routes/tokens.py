@@ -115,7 +115,7 @@ def router() -> APIRouter:
                 "a token cannot revoke itself (that could lock the last admin out); "
                 "revoke it with another admin token or the CLI"
             )
-        info = await state.write(state.registry.tokens.revoke, token_id)
+        info = await state.write(state.registry.tokens.revoke, token_id, revoked_by=principal.name)
         state.tokens.forget(token_id)
         return r.json(info.to_dict())
 
