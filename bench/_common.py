@@ -183,7 +183,9 @@ def graph_registry(
     import _world
 
     world = _world.build(n, rels, seed)
-    src = Path(__import__("hyper_registry").__file__).parent
+    import hyper_registry
+
+    src = Path(hyper_registry.__path__[0])
     fp = source_fingerprint(
         BENCH_DIR / "_world.py", src / "store" / "schema.py", src / "store" / "resolve.py"
     )
@@ -211,14 +213,14 @@ def graph_registry(
         raise SystemExit(f"building the store refused documents: {report.errors[0]}")
     log(f"  built in {time.perf_counter() - t0:.0f}s")
     if backend.name == "sqlite":
-        with reg.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        with reg.store.engine.connect() as conn:
             # No ANALYZE: the registry never runs it, so neither does the benchmark.
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         (cache / "complete").write_text(f"{n} entries, {rels} relations each, seed {seed}\n")
     else:
         # Autovacuum analyses a table after this many inserts anyway; do it now, so the
         # figures are those of the steady state and not of the first minute.
-        with reg.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        with reg.store.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
             conn.commit()
     return reg, world
@@ -230,7 +232,7 @@ def analyzer(reg: Registry, every: int) -> Callable[[int], None] | None:
     PostgreSQL's autovacuum analyses a table once about 10 % of it changed; with
     autovacuum off (as on the benchmark server) the planner has no statistics at all.
     """
-    if every <= 0 or reg.store.engine.dialect.name != "postgresql":  # type: ignore[attr-defined]
+    if every <= 0 or reg.store.engine.dialect.name != "postgresql":
         return None
     state = {"done": 0, "next": every}
 
@@ -238,7 +240,7 @@ def analyzer(reg: Registry, every: int) -> Callable[[int], None] | None:
         state["done"] += count
         if state["done"] >= state["next"]:
             state["next"] += every
-            with reg.store.engine.connect() as conn:  # type: ignore[attr-defined]
+            with reg.store.engine.connect() as conn:
                 conn.exec_driver_sql("ANALYZE entries")
                 conn.exec_driver_sql("ANALYZE relations")
                 conn.exec_driver_sql("ANALYZE aliases")

@@ -39,7 +39,7 @@ from _common import (
 from hyper_registry import Registry
 from hyper_registry.core import relations as vocab
 from hyper_registry.core.ids import timestamp, uuid7
-from hyper_registry.core.versioning import version_key
+from hyper_registry.core.versioning import Versioning, version_key
 from hyper_registry.store.engine import make_engine
 from hyper_registry.store.schema import entries, relations
 
@@ -77,7 +77,7 @@ def ceiling_rows(world: _world.World) -> tuple[list[Row], list[list[Row]]]:
         kind = doc["kind"]
         ref_key = f"{kind}:{md['namespace']}/{md['name']}@{md['version']}"
         body = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
-        versioning = "semver" if kind in SEMVER_KINDS else "time"
+        versioning: Versioning = "semver" if kind in SEMVER_KINDS else "time"
         entry_id = i + 1
         entry_rows.append(
             (

@@ -78,9 +78,11 @@ def main() -> None:
         figures: dict[str, Any] = {}
         load_before = load()
         for form, refs in forms.items():
-            samples = profiled(
-                args.profile and f"{args.profile}.{form}", lambda refs=refs: measure(reg, refs)
-            )
+
+            def run(refs: list[str] = refs) -> list[float]:
+                return measure(reg, refs)
+
+            samples: list[float] = profiled(args.profile and f"{args.profile}.{form}", run)
             figures[form] = {
                 "p50_us": round(percentile(samples, 50), 1),
                 "p99_us": round(percentile(samples, 99), 1),

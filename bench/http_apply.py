@@ -35,9 +35,14 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from fastapi import Request
+from starlette.responses import Response
 
 from http_get import (
     HOST,
@@ -51,6 +56,7 @@ from http_get import (
     machine,
     med,
     percentile,
+    profiling,
     run_load,
     sqlite_facts,
     uvicorn_options,
@@ -58,7 +64,7 @@ from http_get import (
     write_ready,
 )
 
-MODES = ("single", "single-apply", "batch")
+MODES = ("single", "single-apply", "batch", "bare-post", "bare-post-thread")
 TARGET_SINGLE_PER_S = 4000
 NAMESPACE = "bench"
 
@@ -106,8 +112,51 @@ class Probe:
         return {"calls": self.calls, "items": self.items, "cpu": self.cpu, "wall": self.wall}
 
 
-def serve(args: argparse.Namespace) -> None:
+def run_server(app: Any, args: argparse.Namespace) -> None:
+    """What api/server.py's run() does, with the app built here (for the stats route)."""
     import uvicorn
+
+    with profiling(args.profile):
+        uvicorn.run(
+            app, host=HOST, port=args.port, workers=1, proxy_headers=False, **uvicorn_options()
+        )
+
+
+def serve_bare(args: argparse.Namespace) -> None:
+    """The HTTP floor of a write: FastAPI reads and parses the JSON body, answers 201."""
+    import orjson
+    from fastapi import FastAPI
+    from starlette.concurrency import run_in_threadpool
+
+    app = FastAPI()
+    hop = args.serve == "bare-post-thread"
+
+    def noop(doc: Any) -> Any:
+        return doc
+
+    @app.post("/v1/entries")
+    async def create(request: Request) -> Response:
+        doc = orjson.loads(await request.body())
+        if hop:  # the hop to the thread pool every registry write makes
+            doc = await run_in_threadpool(noop, doc)
+        return Response(b'{"status":"created"}', 201, media_type="application/json")
+
+    idle = Probe()
+
+    def stats() -> dict[str, Any]:
+        threads = {str(t.native_id): t.name for t in threading.enumerate()}
+        return {"prepare": idle.snapshot(), "commit": idle.snapshot(), "threads": threads}
+
+    app.add_api_route("/bench/stats", stats, methods=["GET"])
+    facts = {"synchronous": None, "journal_mode": None, "group_commit": None}
+    write_ready(args.ready_file, {"token": "none", **facts})
+    run_server(app, args)
+
+
+def serve(args: argparse.Namespace) -> None:
+    if args.serve.startswith("bare"):
+        serve_bare(args)
+        return
 
     from hyper_registry import Registry, Settings
     from hyper_registry.api import create_app
@@ -123,12 +172,12 @@ def serve(args: argparse.Namespace) -> None:
     app = create_app(registry)
 
     def stats() -> dict[str, Any]:  # a plain route beside the API's (no token, no audit)
-        return {"prepare": prepare.snapshot(), "commit": commit.snapshot()}
+        threads = {str(t.native_id): t.name for t in threading.enumerate()}
+        return {"prepare": prepare.snapshot(), "commit": commit.snapshot(), "threads": threads}
 
     app.add_api_route("/bench/stats", stats, methods=["GET"])
     write_ready(args.ready_file, {"token": token, **sqlite_facts(registry)})
-    # What api/server.py's run() does, with the app built here (for the stats route).
-    uvicorn.run(app, host=HOST, port=args.port, workers=1, proxy_headers=False, **uvicorn_options())
+    run_server(app, args)
     registry.close()
 
 
@@ -192,17 +241,20 @@ def measure(script: str, mode: str, rep: int, args: argparse.Namespace) -> dict[
     """One window of ``mode`` on a fresh server; its figures."""
     if not args.no_wait:
         wait_for_quiet()
-    with ServerProcess(script, mode) as server:
+    extra = ["--profile", f"{args.profile}.{mode}.{rep}"] if args.profile else []
+    with ServerProcess(script, mode, extra) as server:
         token = server.info["token"]
         tag = f"w{rep}"
         if mode == "batch":
             makers = [batch_maker(token, tag, args.batch)]
         else:
-            path = "/v1/entries" if mode == "single" else "/v1/apply"
+            path = "/v1/apply" if mode == "single-apply" else "/v1/entries"
             makers = [single_maker(path, token, f"{tag}-c{c}") for c in range(args.conns)]
 
         def probe() -> Any:
-            return get_json(server.port, "/bench/stats")
+            stats = get_json(server.port, "/bench/stats")
+            stats["tasks"] = task_cpu(server.pid)
+            return stats
 
         window = run_load(
             server.port,
@@ -214,7 +266,38 @@ def measure(script: str, mode: str, rep: int, args: argparse.Namespace) -> dict[
         )
         written = count_written(server.port, token) if args.verify else None
         facts = {k: server.info[k] for k in ("synchronous", "journal_mode", "group_commit")}
-    return figures_of(mode, window, args, facts, written)
+    return figures_of(mode, window, server.pid, args, facts, written)
+
+
+def task_cpu(pid: int) -> dict[str, tuple[float, float]]:
+    """User and system CPU seconds of each thread of ``pid`` (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, tuple[float, float]] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        out[task.name] = (int(fields[11]) / tick, int(fields[12]) / tick)
+    return out
+
+
+def thread_split(pid: int, s0: Any, s1: Any) -> dict[str, float]:
+    """CPU seconds of the window per kind of server thread, and user / system overall."""
+    split = {"event_loop": 0.0, "group_commit": 0.0, "thread_pool": 0.0, "user": 0.0, "sys": 0.0}
+    names = {**s0["threads"], **s1["threads"]}
+    for tid, (u1, y1) in s1["tasks"].items():
+        u0, y0 = s0["tasks"].get(tid, (0.0, 0.0))
+        used = (u1 - u0) + (y1 - y0)
+        split["user"] += u1 - u0
+        split["sys"] += y1 - y0
+        if int(tid) == pid:
+            split["event_loop"] += used
+        elif names.get(tid) == "hyper-registry-group-commit":
+            split["group_commit"] += used
+        else:  # anyio's worker threads (and sqlite / uvloop helpers, if any)
+            split["thread_pool"] += used
+    return split
 
 
 def count_written(port: int, token: str) -> int:
@@ -232,6 +315,7 @@ def count_written(port: int, token: str) -> int:
 def figures_of(
     mode: str,
     window: Window,
+    pid: int,
     args: argparse.Namespace,
     facts: dict[str, Any],
     written: int | None,
@@ -248,6 +332,7 @@ def figures_of(
     s0, s1 = window.server_stats
     commit = {k: s1["commit"][k] - s0["commit"][k] for k in s1["commit"]}
     prepare = {k: s1["prepare"][k] - s0["prepare"][k] for k in s1["prepare"]}
+    split = thread_split(pid, s0, s1)
     d = max(docs, 1)
     server_us = window.server_cpu_s / d * 1e6
     prepare_us = prepare["cpu"] / d * 1e6
@@ -265,7 +350,8 @@ def figures_of(
         "commits_per_s": round(commit["calls"] / window.seconds, 1),
         "prepare_cpu_us_per_entry": round(prepare_us, 1),
         "commit_cpu_us_per_entry": round(commit_us, 1),
-        "event_loop_cpu_us_per_entry": round(server_us - prepare_us - commit_us, 1),
+        "other_cpu_us_per_entry": round(server_us - prepare_us - commit_us, 1),
+        **{f"{k}_thread_cpu_us_per_entry": round(v / d * 1e6, 1) for k, v in split.items()},
         "commit_wall_share": round(commit["wall"] / window.seconds, 3),
         "commit_wall_ms_per_commit": round(commit["wall"] / max(commit["calls"], 1) * 1000, 3),
         "requests": window.completed,
@@ -297,6 +383,11 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=1000, help="documents per batch request")
     p.add_argument("--modes", nargs="+", choices=MODES, default=["single", "batch"])
     p.add_argument("--verify", action="store_true", help="count what the store holds after")
+    p.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="cProfile each server's event loop thread into PREFIX.<mode>.<repeat>",
+    )
     p.add_argument("--no-wait", action="store_true", help="do not wait for other benchmarks")
     p.add_argument("--serve", choices=MODES, help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -322,8 +413,12 @@ def main() -> None:
                 f"[{rep + 1}/{args.repeats}] {mode:12s} {row['entries_per_s']:8.0f} entries/s"
                 f"  p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms"
                 f"  server {row['server_cpu_us_per_entry']:.0f} us/entry"
-                f" ({row['server_cores']:.2f} cores; prepare {row['prepare_cpu_us_per_entry']:.0f}"
-                f", commit {row['commit_cpu_us_per_entry']:.0f})"
+                f" ({row['server_cores']:.2f} cores; threads: loop"
+                f" {row['event_loop_thread_cpu_us_per_entry']:.0f}"
+                f", pool {row['thread_pool_thread_cpu_us_per_entry']:.0f}"
+                f", commit {row['group_commit_thread_cpu_us_per_entry']:.0f};"
+                f" prepare {row['prepare_cpu_us_per_entry']:.0f}"
+                f", commit() {row['commit_cpu_us_per_entry']:.0f})"
                 f"  {row['entries_per_commit']:.1f} entries/commit"
                 f"  client {row['client_cores']:.2f} cores"
                 + (f"  NON-2XX {row['non_2xx']} {row['statuses']}" if row["non_2xx"] else "")
@@ -331,15 +426,16 @@ def main() -> None:
             rows[mode].append(row)
 
     results = {m: summarize(r) for m, r in rows.items()}
-    first = next(iter(rows.values()))[0]
+    real = [r[0] for m, r in rows.items() if not m.startswith("bare")]
+    first = real[0] if real else {}
     figures: dict[str, Any] = {
         "bench": "http_apply",
         "server": "uvicorn, 1 worker, uvloop + httptools, access log off; a fresh store per window",
         "store": {
             "backend": "sqlite",
-            "synchronous": first["synchronous"],
-            "journal_mode": first["journal_mode"],
-            "group_commit": first["group_commit"],
+            "synchronous": first.get("synchronous"),
+            "journal_mode": first.get("journal_mode"),
+            "group_commit": first.get("group_commit"),
             "fdatasync_per_s": round(sync, 1),
         },
         "conns": args.conns,

@@ -21,6 +21,7 @@ VERSION_MAX = 128
 
 _NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?")
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,62}")
+_BAD_CHARS = re.compile(r"[\s\x00]")
 _VERSION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._+-]*[A-Za-z0-9_+])?")
 
 
@@ -80,7 +81,7 @@ class Ref:
         if not isinstance(text, str):
             raise Invalid.at((), "a reference must be a string", "bad-ref")
         original = text
-        if "\x00" in text or any(c.isspace() for c in text):
+        if _BAD_CHARS.search(text):
             raise Invalid.at((), f"reference {original!r} contains whitespace or NUL", "bad-ref")
         if ":" in text:
             kind, _, text = text.partition(":")

@@ -361,6 +361,7 @@ class Registry:
                 for res in self.pipeline.commit(chunk, actor=actor, atomic=True):
                     assert isinstance(res, WriteResult)
                     res.index += start
+                    res.entry = None  # hooks have run; a bulk report keeps only the outcome
                     report.results.append(res)
                 if progress:
                     progress(len(chunk))
@@ -377,6 +378,7 @@ class Registry:
                 if isinstance(res, ItemError):
                     report.errors.append(res)
                 else:
+                    res.entry = None  # hooks have run; a bulk report keeps only the outcome
                     report.results.append(res)
             if progress:
                 progress(len(batch))

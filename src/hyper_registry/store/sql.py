@@ -91,6 +91,7 @@ class SqlStore:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._is_sqlite = settings.is_sqlite
         self._engine: sa.Engine | None = None
 
     # -- lifecycle -----------------------------------------------------------------
@@ -326,7 +327,7 @@ class SqlStore:
         return row_to_entry(row)
 
     def get(self, ref: Ref) -> Entry:
-        if self._settings.is_sqlite:
+        if self._is_sqlite:
             return self._sqlite_get(ref)
         with self._read() as conn:
             return self._get(conn, ref)

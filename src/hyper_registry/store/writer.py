@@ -150,13 +150,7 @@ def _write_segment(
 
     # Inserts, with their new ids.
     if inserts:
-        ids = [
-            r[0]
-            for r in conn.execute(
-                entries.insert().returning(entries.c.id, sort_by_parameter_order=True),
-                inserts,
-            )
-        ]
+        ids = _insert_keyed(conn, entries, entries.c.id, inserts)
         for (index, item, uid), entry_id, params in zip(insert_items, ids, inserts, strict=True):
             res = WriteResult(index, item.ref, "created", uid, 1)
             res.entry = _entry_from(item, uid, 1, params["created_at"], now_s, "{}")
@@ -256,30 +250,55 @@ def _write_segment(
 
     # Relations, then their ends resolved to ids.
     if relation_rows:
-        first = conn.execute(
-            relations.insert().returning(relations.c.id, sort_by_parameter_order=True),
-            relation_rows,
-        ).first()
-        assert first is not None
-        resolve.resolve_new_rows(conn, first[0])
+        # Our rows get ids above every id visible now (a sequence or SQLite's max+1);
+        # resolving from there may also touch other writers' unresolved rows, which is
+        # harmless: resolution is recomputed from the references, not accumulated.
+        before = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.max(relations.c.id), 0))
+        ).scalar_one()
+        _insert_plain(conn, relations, relation_rows)
+        resolve.resolve_new_rows(conn, before + 1)
     if touched_names:
         resolve.resolve_names(conn, touched_names, gone_ids=gone_ids, moved_aliases=moved_aliases)
 
     # The change log, in the same transaction.
     if change_rows:
-        seqs = [
-            r[0]
-            for r in conn.execute(
-                changes.insert().returning(changes.c.seq, sort_by_parameter_order=True),
-                change_rows,
-            )
-        ]
+        seqs = _insert_keyed(conn, changes, changes.c.seq, change_rows)
         for target, seq in zip(change_targets, seqs, strict=True):
             if target.seq is None and target.uid:
                 target.seq = seq
 
     results.sort(key=lambda r: r.index)
     return results
+
+
+def _insert_plain(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """One DBAPI ``executemany`` of positional rows, without SQLAlchemy's per-row
+    parameter processing (the values are already plain str/int/bool/None)."""
+    cols = list(rows[0])
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
+    conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+
+
+def _insert_keyed(
+    conn: sa.Connection, table: sa.Table, key: sa.Column[Any], rows: list[dict[str, Any]]
+) -> list[int]:
+    """Insert ``rows`` and return their generated keys, in order.
+
+    SQLite cannot return keys of a multi-row insert in order (SQLAlchemy falls back to
+    one INSERT ... RETURNING per row). The writer holds the database's write lock
+    (BEGIN IMMEDIATE), so the keys are assigned here: max + 1, max + 2, ...
+    """
+    if conn.dialect.name == "sqlite":
+        top = conn.execute(sa.select(sa.func.coalesce(sa.func.max(key), 0))).scalar_one()
+        keys = list(range(top + 1, top + 1 + len(rows)))
+        _insert_plain(conn, table, [{key.name: k, **r} for r, k in zip(rows, keys, strict=True)])
+        return keys
+    return [
+        r[0]
+        for r in conn.execute(table.insert().returning(key, sort_by_parameter_order=True), rows)
+    ]
 
 
 def move_alias(conn: sa.Connection, ref: Ref, alias: str, actor: str, now_s: str) -> str | None:

@@ -13,6 +13,7 @@ PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 
 ENDPOINT_MAX = 2048
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 _IPV4ISH = re.compile(r"[0-9.]+")
 
 
@@ -60,7 +61,7 @@ def parse_endpoint(text: str) -> Endpoint:
     """Parse ``protocol://host:port[/path]``; raises ``ValueError`` with the reason."""
     if len(text) > ENDPOINT_MAX:
         raise ValueError(f"is longer than {ENDPOINT_MAX} characters")
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text):
+    if _CONTROL.search(text):
         raise ValueError("contains whitespace or control characters")
     if "://" not in text:
         raise ValueError("must look like protocol://host:port[/path]")
