@@ -14,20 +14,27 @@ trained on a demo dataset (so each write also resolves one relation).
   (atomic, one transaction), one connection, one batch after another. Entries/s is
   documents / the summed latency of the batches of the window (the client's time to
   build the next body is left out).
+* ``bare-post`` and ``bare-post-thread`` (not run by default): the HTTP floor of a
+  write, a FastAPI route that parses the same JSON body and answers 201, without and
+  with one ``run_in_threadpool`` hop of a no-op (every registry write makes that hop).
 
 Per window: entries/s, p50 and p99 request latency, the server's CPU per entry (from
-/proc, all threads), the cores the server and the client used, and from inside the
-server (the registry's ``pipeline.prepare`` and ``pipeline.commit`` wrapped with
-thread CPU clocks): the number of commits and documents per commit, the CPU spent
-validating (``prepare``, thread pool) and committing (``commit``: SQL and the sync,
-group-commit thread), and the commit's wall time. The rest of the server's CPU is the
-event loop's: HTTP, body parsing, the hop to the thread pool and the response. A quick
-``fdatasync`` probe on the data directory's disk tells what one durable commit costs.
-The JSON line carries the medians over ``--repeats`` windows per mode, and MLflow's
-figures from the issue as labelled constants (not measured).
+/proc: all threads, then split by thread: the event loop (main thread), anyio's thread
+pool, the group-commit thread; and user / system), the cores the server and the
+client used, and from inside the server (the registry's ``pipeline.prepare`` and
+``pipeline.commit`` wrapped with thread CPU clocks): commits and documents per commit,
+the CPU spent validating (``prepare``) and committing (``commit``: SQL and the sync),
+and the commit's wall time (``commit_wall_share`` near 1 means the group-commit
+thread never rests). A ``fdatasync`` probe on the same disk tells what one durable
+commit costs at least. The JSON line carries the medians over ``--repeats`` windows
+per mode, and MLflow's figures from the issue as labelled constants (not measured).
 
     python bench/http_apply.py                                  # single and batch, 3 x 5 s
-    python bench/http_apply.py --modes single single-apply batch --seconds 10
+    python bench/http_apply.py --modes single single-apply batch bare-post bare-post-thread
+    HYPER_REGISTRY_GROUP_COMMIT=false python bench/http_apply.py --modes single
+
+``--verify`` counts, after each window, the benchmark's entries the store holds (through
+the search API); ``--profile PREFIX`` runs each server's event loop under cProfile.
 """
 
 from __future__ import annotations
@@ -264,7 +271,8 @@ def measure(script: str, mode: str, rep: int, args: argparse.Namespace) -> dict[
             server_pid=server.pid,
             probe=probe,
         )
-        written = count_written(server.port, token) if args.verify else None
+        verify = args.verify and not mode.startswith("bare")
+        written = count_written(server.port, token) if verify else None
         facts = {k: server.info[k] for k in ("synchronous", "journal_mode", "group_commit")}
     return figures_of(mode, window, server.pid, args, facts, written)
 

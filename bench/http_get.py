@@ -13,6 +13,8 @@ per request, so the server is what saturates.
   ``hyper_registry.api.server.run`` (access log off).
 * ``bare``: a FastAPI app whose one route, at the same path, returns a constant
   ``{"status": "ok"}``; the client sends the same request, token included.
+* ``entry-no-store`` (not run by default): ``entry`` with ``registry.get`` answering a
+  prebuilt ``Entry`` from memory: the HTTP API's own cost without the store's read.
 * ``entry-access-log`` (not run by default): ``entry`` with the options
   ``hyper-registry serve`` uses (uvicorn's ``info`` log level and access log, sent to
   /dev/null here), to show what the access log costs.
@@ -59,7 +61,8 @@ from typing import Any, cast
 
 HOST = "127.0.0.1"
 ENTRY_PATH = "/v1/entries/model/risk/fraud"
-VARIANTS = ("bare", "entry", "entry-access-log")
+ENTRY_REF = "model:risk/fraud"
+VARIANTS = ("bare", "entry", "entry-no-store", "entry-access-log")
 TARGET_RATIO = 0.5
 TARGET_READS_PER_S = 5000
 MLFLOW_REFERENCE: dict[str, Any] = {
@@ -527,6 +530,9 @@ def serve(args: argparse.Namespace) -> None:
     assert report.ok
     _, token = registry.tokens.create("bench-reader", "reader")
     facts = sqlite_facts(registry)
+    if args.serve == "entry-no-store":  # the API's own cost: the read answers from memory
+        entry = registry.get(ENTRY_REF)
+        registry.get = lambda ref: entry  # type: ignore[method-assign]
     write_ready(args.ready_file, {"token": token, "entries": registry.count(), **facts})
     options = uvicorn_options(access_log=args.serve == "entry-access-log")
     with profiling(args.profile):
