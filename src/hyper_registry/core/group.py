@@ -31,6 +31,13 @@ class GroupCommitter:
 
     def submit(self, item: PreparedWrite) -> WriteResult:
         """Commit ``item`` (possibly with others) and return its result; raises its refusal."""
+        return self.enqueue(item).result()
+
+    def enqueue(self, item: PreparedWrite) -> Future[WriteResult]:
+        """Queue ``item`` for the next commit; the future holds its result or its refusal.
+
+        An event loop can await it (``asyncio.wrap_future``) without parking a thread.
+        """
         future: Future[WriteResult] = Future()
         with self._lock:
             if self._closed:
@@ -41,7 +48,7 @@ class GroupCommitter:
                 )
                 self._thread.start()
             self._queue.put((item, future))
-        return future.result()
+        return future
 
     def close(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -269,6 +270,20 @@ class Registry:
 
     def _entry(self, result: WriteResult) -> Entry:
         return result.entry if result.entry is not None else self.store.get(result.ref)
+
+    def register_later(
+        self, document: Mapping[str, Any] | Document, *, actor: str = DEFAULT_ACTOR
+    ) -> Future[WriteResult] | None:
+        """Validate now and queue the create for the next group commit.
+
+        Returns a future of the result (or of the refusal), or None when group commit is
+        off (then call :meth:`register`). Validation errors are raised at once.
+        """
+        if not self.settings.group_commit:
+            return None
+        item = self.pipeline.prepare(document, "create")
+        item.actor = actor
+        return self._committer.enqueue(item)
 
     def register(
         self,

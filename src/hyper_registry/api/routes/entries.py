@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -252,9 +253,19 @@ def router() -> APIRouter:
             request.state.audit_target = (hint or "", kind, ns)
             if not principal.sees(ns):
                 raise not_found(hint or f"{kind}:{ns}")
-        entry = await state.write(
-            state.registry.register, doc, actor=principal.name, idempotency_key=key
+        pending = (
+            await state.read(state.registry.register_later, doc, actor=principal.name)
+            if key is None
+            else None
         )
+        if pending is not None:
+            # Awaited on the event loop: no thread is parked while the commit is pending.
+            result = await asyncio.wrap_future(pending)
+            entry = result.entry if result.entry is not None else state.registry.get(result.ref)
+        else:
+            entry = await state.write(
+                state.registry.register, doc, actor=principal.name, idempotency_key=key
+            )
         return r.entry_response(entry, 201, location=True)
 
     @api.get(
