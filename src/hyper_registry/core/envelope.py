@@ -132,9 +132,15 @@ class Document(Strict):
         return body
 
 
-def content_hash(body: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON form (sorted keys) of a document body."""
-    return "sha256:" + hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+def canonical_json(body: Any) -> bytes:
+    """The canonical JSON form of a document body (or any JSON data): sorted keys, no spaces."""
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+
+
+def content_hash(body: dict[str, Any] | bytes) -> str:
+    """sha256 of a body's canonical JSON (pass the bytes when already serialised)."""
+    data = body if isinstance(body, bytes) else canonical_json(body)
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 class EntryMetadata(BaseModel):
@@ -189,6 +195,3 @@ class Entry(BaseModel):
         if not data.get("relations"):
             data.pop("relations", None)
         return data
-
-
-Operation = Literal["create", "update", "delete", "alias", "status", "refuse"]

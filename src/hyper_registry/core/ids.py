@@ -49,7 +49,3 @@ def timestamp(moment: datetime | None = None) -> str:
     """ISO 8601 UTC with microseconds; its text order is its time order."""
     moment = moment or utcnow()
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

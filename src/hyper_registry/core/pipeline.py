@@ -7,16 +7,14 @@ path to the store.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from pydantic import ValidationError
 
-from hyper_registry.core.envelope import Document
-from hyper_registry.core.errors import HyperRegistryError, Invalid, ItemError, Problem, TooLarge
+from hyper_registry.core.envelope import Document, canonical_json, content_hash
+from hyper_registry.core.errors import Invalid, ItemError, Problem, TooLarge
 from hyper_registry.core.kind import RuleContext
 from hyper_registry.core.kinds import KindCatalog
 from hyper_registry.core.ref import Ref, name_problem
@@ -110,7 +108,7 @@ class WritePipeline:
                 rels.append(RelationRow(implied.type, implied.target, "spec"))
 
         body = doc.canonical()
-        body_json = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        body_json = canonical_json(body)
         if len(body_json) > self.settings.max_document_bytes:
             raise TooLarge(
                 f"the document is {len(body_json)} bytes; the limit is "
@@ -121,7 +119,7 @@ class WritePipeline:
             ref=doc.ref,
             body=body,
             body_json=body_json.decode(),
-            content_hash="sha256:" + hashlib.sha256(body_json).hexdigest(),
+            content_hash=content_hash(body_json),
             versioning=kind.versioning,
             owner=doc.metadata.owner,
             title=doc.metadata.title,
@@ -174,13 +172,4 @@ class WritePipeline:
 
 def request_hash(payload: Any) -> str:
     """A stable hash of a request body, for idempotency keys."""
-    data = (
-        payload
-        if isinstance(payload, bytes)
-        else orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-    )
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def item_error(index: int, exc: HyperRegistryError, ref: str | None = None) -> ItemError:
-    return ItemError(index, exc, ref)
+    return content_hash(payload if isinstance(payload, bytes) else canonical_json(payload))

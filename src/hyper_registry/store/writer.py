@@ -142,7 +142,9 @@ def _write_segment(
             update_items.append((index, item, row))
 
     change_rows: list[dict[str, Any]] = []
-    change_targets: list[WriteResult] = []
+    change_targets: list[
+        WriteResult | None
+    ] = []  # None: a row that reports no result (alias moves)
     relation_rows: list[dict[str, Any]] = []
     touched_names: set[str] = set()
     gone_ids: list[int] = []
@@ -225,7 +227,7 @@ def _write_segment(
             gone_ids.append(row.id)
 
     # Aliases claimed by the written documents move to their versions.
-    for index, item, _uid_or_row in [*insert_items, *update_items]:
+    for _index, item, _uid_or_row in [*insert_items, *update_items]:
         for alias in item.aliases:
             moved = move_alias(conn, item.ref, alias, item.actor or actor, now_s)
             if moved is not None:
@@ -246,7 +248,7 @@ def _write_segment(
                         ),
                     }
                 )
-                change_targets.append(WriteResult(index, item.ref, "updated", "", 0))
+                change_targets.append(None)
 
     # Relations, then their ends resolved to ids.
     if relation_rows:
@@ -265,7 +267,7 @@ def _write_segment(
     if change_rows:
         seqs = _insert_keyed(conn, changes, changes.c.seq, change_rows)
         for target, seq in zip(change_targets, seqs, strict=True):
-            if target.seq is None and target.uid:
+            if target is not None and target.seq is None:
                 target.seq = seq
 
     results.sort(key=lambda r: r.index)
