@@ -8,7 +8,21 @@ import hyper_registry
 from hyper_registry.api import openapi
 from hyper_registry.api.cache import DEFAULT_TTL, TokenCache
 from hyper_registry.api.errors import install_error_handlers
-from hyper_registry.api.routes import apply, changes, entries, graph, health, query, tokens
+from hyper_registry.api.routes import (
+    apply,
+    changes,
+    entries,
+    graph,
+    health,
+    infra,
+    ingest,
+    ml,
+    plugins,
+    query,
+    security,
+    services,
+    tokens,
+)
 from hyper_registry.api.state import ApiState
 from hyper_registry.core.registry import Registry
 
@@ -59,5 +73,7 @@ def create_app(
     app.include_router(graph.router(settings))
     app.include_router(changes.router(settings))
     app.include_router(tokens.router())
+    for domain in (security, ml, plugins, services, infra, ingest):
+        app.include_router(domain.router(settings))
     openapi.install(app, list(registry.kinds))
     return app

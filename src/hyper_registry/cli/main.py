@@ -17,12 +17,27 @@ import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hyper_registry.cli.backend import Backend, LocalBackend, RemoteBackend
+from hyper_registry.cli.backend import Backend
+from hyper_registry.cli.context import (
+    Depth,
+    GraphOutput,
+    Kinds,
+    Output,
+    State,
+)
+from hyper_registry.cli.context import (
+    check_format as _check_format,
+)
+from hyper_registry.cli.context import (
+    run as _run,
+)
+from hyper_registry.cli.context import (
+    state as _state,
+)
 from hyper_registry.cli.output import emit, fail, graph_tree, table
 from hyper_registry.core.errors import HyperRegistryError
 from hyper_registry.core.loader import Source, load_path, read_stream
 from hyper_registry.core.registry import Registry
-from hyper_registry.core.settings import Settings
 from hyper_registry.store.base import GraphHit, Hop, Query
 
 app = typer.Typer(
@@ -35,41 +50,6 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
-
-Output = Annotated[str, typer.Option("-o", "--output", help="table, json or yaml")]
-GraphOutput = Annotated[str, typer.Option("-o", "--output", help="tree, json or yaml")]
-Depth = Annotated[int | None, typer.Option("--depth", help="how many relations deep")]
-Kinds = Annotated[list[str] | None, typer.Option("--kind", "-k", help="only report these kinds")]
-
-
-class State:
-    """Global options, turned into a backend on first use."""
-
-    def __init__(
-        self, data_dir: Path | None, database_url: str | None, server: str | None, token: str | None
-    ) -> None:
-        self.data_dir = data_dir
-        self.database_url = database_url
-        self.server = server
-        self.token = token
-
-    def settings(self) -> Settings:
-        overrides: dict[str, Any] = {}
-        if self.data_dir is not None:
-            overrides["data_dir"] = self.data_dir
-        if self.database_url:
-            overrides["database_url"] = self.database_url
-        return Settings(**overrides)
-
-    def registry(self) -> Registry:
-        return Registry.open(self.settings())
-
-    def backend(self) -> Backend:
-        if self.server:
-            from hyper_registry.client import Client
-
-            return RemoteBackend(Client(self.server, self.token))
-        return LocalBackend(self.registry())
 
 
 @app.callback()
@@ -101,31 +81,6 @@ def _root(
     ] = None,
 ) -> None:
     ctx.obj = State(data_dir, database_url, server, token)
-
-
-def _state(ctx: typer.Context) -> State:
-    obj = ctx.find_root().obj
-    assert isinstance(obj, State)
-    return obj
-
-
-def _check_format(fmt: str, allowed: tuple[str, ...] = ("table", "json", "yaml")) -> None:
-    if fmt not in allowed:
-        raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(allowed)}", param_hint="-o")
-
-
-def _run(ctx: typer.Context, fn: Any, where: list[str] | None = None) -> Any:
-    """Run ``fn(backend)``; a domain error becomes one readable line and its exit code."""
-    try:
-        backend = _state(ctx).backend()
-    except HyperRegistryError as exc:
-        raise fail(exc) from None
-    try:
-        return fn(backend)
-    except HyperRegistryError as exc:
-        raise fail(exc, where) from None
-    finally:
-        backend.close()
 
 
 # -- the store ---------------------------------------------------------------------------
@@ -551,6 +506,16 @@ def token_revoke(ctx: typer.Context, token_id: str) -> None:
     """Revoke a token by id."""
     _run(ctx, lambda b: b.token_revoke(token_id))
     typer.echo(f"revoked {token_id}")
+
+
+def _add_domain_commands() -> None:
+    from hyper_registry.cli import infra, ingest, ml, plugins, security, services
+
+    for module in (security, ml, plugins, services, infra, ingest):
+        module.register(app)
+
+
+_add_domain_commands()
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from hyper_registry.auth.tokens import TokenService
 from hyper_registry.core.envelope import Document, Entry
@@ -44,6 +44,7 @@ from hyper_registry.store.base import (
 )
 
 RefLike = Ref | str
+T = TypeVar("T")
 DEFAULT_ACTOR = "local"
 
 
@@ -194,6 +195,7 @@ class Registry:
         self._subs = {k.name: KindRegistry(self, k) for k in self.kinds}
         self._committer = GroupCommitter(self.pipeline)
         self._tokens: TokenService | None = None
+        self._extensions: dict[Callable[[Registry], Any], Any] = {}
 
     @classmethod
     def open(cls, settings: Settings | None = None, **kwargs: Any) -> Registry:
@@ -214,8 +216,28 @@ class Registry:
             self._tokens = TokenService(self.store.engine)
         return self._tokens
 
+    def extension(self, factory: Callable[[Registry], T]) -> T:
+        """The one instance, for this registry, of a domain service built by ``factory``.
+
+        Domain services (the security index, the health checker, the plugin runtime...)
+        hang off the registry this way instead of living in module globals. The first
+        call builds it with ``factory(registry)``; ``close()`` closes it (if it has a
+        ``close`` method) before the store.
+        """
+        try:
+            return cast(T, self._extensions[factory])
+        except KeyError:
+            instance = factory(self)
+            self._extensions[factory] = instance
+            return instance
+
     def close(self) -> None:
         self._committer.close()
+        for instance in reversed(list(self._extensions.values())):
+            closer = getattr(instance, "close", None)
+            if callable(closer):
+                closer()
+        self._extensions.clear()
         for sub in self._subs.values():
             sub.close()
         self.store.close()

@@ -1,0 +1,11 @@
+"""Routes for IaC templates: push, parse, cost, diff."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hyper_registry.core.settings import Settings
+
+
+def router(settings: Settings) -> APIRouter:
+    return APIRouter()

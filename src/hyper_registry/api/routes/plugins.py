@@ -1,0 +1,11 @@
+"""Routes for WASM plugins: push, inspect, run sandboxed."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hyper_registry.core.settings import Settings
+
+
+def router(settings: Settings) -> APIRouter:
+    return APIRouter()
