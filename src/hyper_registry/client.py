@@ -134,6 +134,16 @@ class Client:
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._request(method, path, **kwargs).json()
 
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call any route (``path`` from the server root, e.g. ``/v1/security/sboms``).
+
+        Returns the decoded JSON body (None for an empty one); an error response is
+        raised as its domain exception. ``kwargs`` go to ``httpx`` (``json=``,
+        ``content=``, ``params=``, ``headers=``).
+        """
+        response = self._request(method, path, **kwargs)
+        return response.json() if response.content else None
+
     # -- entries -----------------------------------------------------------------------
 
     def get(self, ref: Ref | str) -> dict[str, Any]:

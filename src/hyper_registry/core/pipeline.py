@@ -26,6 +26,7 @@ from hyper_registry.store.base import (
     PreparedWrite,
     RelationRow,
     Store,
+    TxHook,
     WriteOp,
     WriteResult,
 )
@@ -143,8 +144,11 @@ class WritePipeline:
         actor: str,
         atomic: bool = True,
         idempotency: Idempotency | None = None,
+        within: TxHook | None = None,
     ) -> list[WriteResult | ItemError]:
-        results = self.store.write(items, actor=actor, atomic=atomic, idempotency=idempotency)
+        results = self.store.write(
+            items, actor=actor, atomic=atomic, idempotency=idempotency, within=within
+        )
         self._after_commit([r for r in results if isinstance(r, WriteResult)])
         return results
 

@@ -74,6 +74,10 @@ class WriteResult:
         }
 
 
+TxHook = Callable[[sa.Connection, Sequence["WriteResult | ItemError"]], None]
+"""Work done inside a write's transaction, after its entries (see ``Store.write``)."""
+
+
 @dataclass(frozen=True)
 class Idempotency:
     key: str
@@ -217,6 +221,7 @@ class Store(Protocol):
         actor: str,
         atomic: bool = True,
         idempotency: Idempotency | None = None,
+        within: TxHook | None = None,
     ) -> list[WriteResult | ItemError]: ...
 
     def get(self, ref: Ref) -> Entry: ...

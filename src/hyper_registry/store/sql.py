@@ -37,6 +37,7 @@ from hyper_registry.store.base import (
     RelationView,
     StoreHealth,
     TraversalMode,
+    TxHook,
     WriteResult,
 )
 from hyper_registry.store.engine import make_engine
@@ -179,8 +180,14 @@ class SqlStore:
         actor: str,
         atomic: bool = True,
         idempotency: Idempotency | None = None,
+        within: TxHook | None = None,
     ) -> list[WriteResult | ItemError]:
-        """Apply a batch in one transaction. Atomic: any refusal refuses all, nothing written."""
+        """Apply a batch in one transaction. Atomic: any refusal refuses all, nothing written.
+
+        ``within(conn, results)`` runs inside the same transaction after the entries are
+        written (ingestion records event ids and dead letters this way, so they commit or
+        roll back together with the batch).
+        """
         for attempt in range(3):
             try:
                 with self._tx() as conn:
@@ -204,6 +211,8 @@ class SqlStore:
                     errors = [r for r in results if isinstance(r, ItemError)]
                     if errors and atomic:
                         raise BatchRefused(errors) if len(items) > 1 else errors[0].error
+                    if within is not None:
+                        within(conn, results)
                     if idempotency is not None:
                         conn.execute(
                             idempotency_keys.update()
