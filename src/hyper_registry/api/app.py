@@ -8,6 +8,7 @@ import hyper_registry
 from hyper_registry.api import openapi
 from hyper_registry.api.cache import DEFAULT_TTL, TokenCache
 from hyper_registry.api.errors import install_error_handlers
+from hyper_registry.api.fastpath import EntryReadFastPath
 from hyper_registry.api.routes import (
     apply,
     changes,
@@ -76,4 +77,5 @@ def create_app(
     for domain in (security, ml, plugins, services, infra, ingest):
         app.include_router(domain.router(settings))
     openapi.install(app, list(registry.kinds))
+    app.add_middleware(EntryReadFastPath, state=app.state.api)
     return app
