@@ -10,6 +10,7 @@ new relation rows, and rows naming an entry name whose versions or aliases chang
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -56,8 +57,18 @@ _BY_NAME = {
 }
 
 
+def _raw(conn: sa.Connection) -> Any:
+    # SQLite runs these through the DBAPI cursor (see writer.raw_cursor): same SQL text.
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
 def resolve_new_rows(conn: sa.Connection, first_id: int) -> None:
     """Resolve the unresolved ends of relation rows inserted from ``first_id`` on."""
+    if conn.dialect.name == "sqlite":
+        cur = _raw(conn)
+        for side in ("src", "dst"):
+            cur.execute(_NEW_ROWS[side].text, {"first": first_id})
+        return
     for side in ("src", "dst"):
         conn.execute(_NEW_ROWS[side], {"first": first_id})
 
@@ -79,7 +90,27 @@ def resolve_names(
     unique = sorted(set(names))
     gone = list(gone_ids) or [-1]
     moved = list(moved_aliases) or ["@"]  # "@" is never a version or alias
+    sqlite = conn.dialect.name == "sqlite"
     for i in range(0, len(unique), CHUNK):
         chunk = unique[i : i + CHUNK]
         for side in ("src", "dst"):
-            conn.execute(_BY_NAME[side], {"names": chunk, "gone": gone, "moved": moved})
+            if sqlite:
+                _raw(conn).execute(
+                    _by_name_sqlite(side, len(chunk), len(gone), len(moved)),
+                    [*chunk, *gone, *moved],
+                )
+            else:
+                conn.execute(_BY_NAME[side], {"names": chunk, "gone": gone, "moved": moved})
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+def _by_name_sqlite(side: str, names: int, gone: int, moved: int) -> str:
+    return (
+        f"UPDATE relations SET {side}_id = {_resolution(side)} "
+        f"WHERE {side}_name IN ({_marks(names)}) "
+        f"AND ({side}_id IS NULL OR {side}_ver = '' OR {side}_id IN ({_marks(gone)}) "
+        f"OR {side}_ver IN ({_marks(moved)}))"
+    )
