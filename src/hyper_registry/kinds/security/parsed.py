@@ -28,6 +28,7 @@ class Component(BaseModel):
     key: str = Field(description="unique within the SBOM: bom-ref, SPDXID, or a derived key")
     name: str
     version: str | None = None
+    group: str | None = Field(default=None, description="CycloneDX group (e.g. Maven groupId)")
     purl: str | None = None
     purl_type: str | None = None
     purl_namespace: str | None = None
@@ -54,6 +55,11 @@ class VexStatement(BaseModel):
     products: list[str] = Field(
         default_factory=list, description="purls or component keys the statement is about"
     )
+    subcomponents: list[str] = Field(
+        default_factory=list,
+        description="OpenVEX subcomponents: the parts of the products that carry the vulnerability",
+    )
+    action: str | None = Field(default=None, description="OpenVEX action_statement (affected)")
     timestamp: str | None = None
 
 
@@ -73,6 +79,9 @@ class Range(BaseModel):
 
 
 class Affected(BaseModel):
+    ref: str | None = Field(
+        default=None, description="key of the SBOM component it is about (CycloneDX affects.ref)"
+    )
     ecosystem: str | None = None
     name: str | None = None
     purl: str | None = None
@@ -96,6 +105,11 @@ class Advisory(BaseModel):
     severity: list[Severity] = Field(default_factory=list)
     affected: list[Affected] = Field(default_factory=list)
     references: list[str] = Field(default_factory=list)
+    severity_label: str | None = Field(
+        default=None,
+        description="a severity word given without a vector (OSV database_specific.severity, "
+        "CycloneDX rating severity), lower case",
+    )
     notes: list[Note] = Field(default_factory=list)
 
 
