@@ -155,10 +155,10 @@ def test_unknown_sandboxing_refused() -> None:
 
 
 def test_exports() -> None:
-    assert check("plugin", spec(exports=["scrub", "init"])) == []
-    assert only(check("plugin", spec(exports=["scrub", "scrub"]))) == (
+    assert check("plugin", spec(exports=["run"])) == []
+    assert only(check("plugin", spec(exports=["run", "run"]))) == (
         "spec.exports[1]",
-        "export 'scrub' is listed twice (first at spec.exports[0])",
+        "export 'run' is listed twice (first at spec.exports[0])",
     )
     assert only(check("plugin", spec(exports=[""])))[0] == "spec.exports[0]"
 

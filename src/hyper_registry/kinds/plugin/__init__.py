@@ -1,9 +1,11 @@
-"""The ``plugin`` kind: WebAssembly plugins run in a sandbox."""
+"""The ``plugin`` kind: WebAssembly plugins, validated, inspected and run in a sandbox."""
 
 from __future__ import annotations
 
 from hyper_registry.core.kind import KindSpec
-from hyper_registry.kinds.plugin.rules import no_repeats
+from hyper_registry.kinds.plugin import tables as _tables  # noqa: F401  (declares the table)
+from hyper_registry.kinds.plugin.hooks import on_registered
+from hyper_registry.kinds.plugin.rules import module_is_valid, no_repeats
 from hyper_registry.kinds.plugin.spec import PERMISSIONS, Module, PluginSpec
 
 KIND = KindSpec(
@@ -11,7 +13,11 @@ KIND = KindSpec(
     spec_model=PluginSpec,
     description="A WebAssembly plugin with declared permissions, run in a sandbox.",
     versioning="semver",
-    rules=(no_repeats,),
+    rules=(no_repeats, module_is_valid),
+    # Not for the previous version: the pipeline hands rules of such kinds the registry,
+    # which module_is_valid needs to read an uploaded module by its digest.
+    needs_previous=True,
+    on_registered=on_registered,
 )
 
 __all__ = ["KIND", "PERMISSIONS", "Module", "PluginSpec"]
