@@ -15,9 +15,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
 from hyper_registry import Registry, Settings, Unavailable
-from hyper_registry.store.schema import metadata
+from hyper_registry.store.catalog import full_metadata
 
 MakeDoc = Callable[..., dict[str, Any]]
+
+
+metadata = full_metadata()
 
 
 def differences(engine: sa.Engine, target: sa.MetaData = metadata) -> list[Any]:
