@@ -34,9 +34,16 @@ class ImpliedRelation:
 
 @dataclass(frozen=True)
 class RuleContext:
-    """What a rule may look at besides the document: the latest stored version of the same name."""
+    """What a rule may look at besides the document.
+
+    ``previous``: the latest stored version of the same name (kinds with
+    ``needs_previous``). ``registry``: set by the write pipeline, for rules that must look
+    further and only sometimes (every earlier version for transitive schema
+    compatibility, the consumers a refused change would break); rules only read through it.
+    """
 
     previous: Entry | None = None
+    registry: Registry | None = None
 
 
 Rule = Callable[[Any, Document, RuleContext], Iterable[Problem]]

@@ -86,7 +86,10 @@ class WritePipeline:
             raise Invalid(
                 "the document is not valid", problems=[*problems, *problems_from(exc, ("spec",))]
             ) from None
-        ctx = RuleContext(previous=self.store.latest(doc.ref) if kind.needs_previous else None)
+        ctx = RuleContext(
+            previous=self.store.latest(doc.ref) if kind.needs_previous else None,
+            registry=self._registry,
+        )
         for rule in kind.rules:
             problems.extend(rule(spec, doc, ctx))
         aliases = kind.aliases_of(spec)

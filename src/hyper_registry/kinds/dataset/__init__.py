@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from hyper_registry.core.kind import KindSpec
+from hyper_registry.kinds.dataset.hooks import on_registered, on_unregistered
 from hyper_registry.kinds.dataset.rules import (
     implied_relations,
     names_are_unique,
     not_derived_from_itself,
+    schema_is_compatible,
 )
 from hyper_registry.kinds.dataset.spec import (
     COMPATIBILITY_MODES,
@@ -23,8 +25,10 @@ KIND = KindSpec(
     spec_model=DatasetSpec,
     description="A dataset version: format, location, schema, compatibility, quality and lineage.",
     versioning="time",
-    rules=(names_are_unique, not_derived_from_itself),
+    rules=(names_are_unique, not_derived_from_itself, schema_is_compatible),
     implied_relations=implied_relations,
+    on_registered=on_registered,
+    on_unregistered=on_unregistered,
 )
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, model_validator
 
 from hyper_registry.core.envelope import Strict
 from hyper_registry.core.ref import Ref
@@ -61,11 +61,79 @@ class SchemaField(Strict):
         return "default" in self.model_fields_set
 
 
+SchemaFormat = Literal["native", "avro", "jsonschema"]
+
+
 class Schema(Strict):
+    """A dataset's schema: a native field list, an Avro schema or a JSON Schema.
+
+    ``native`` lists ``fields``; ``avro`` and ``jsonschema`` put the schema document in
+    ``definition`` (its fields are derived from it, see ``evolution.fields_of``).
+    """
+
+    format: Annotated[SchemaFormat, choice("schema format", SchemaFormat)] = "native"
     fields: list[SchemaField] = Field(default_factory=list, max_length=10000)
+    definition: Any = Field(
+        default=None, description="the Avro schema or JSON Schema (formats avro and jsonschema)"
+    )
+
+    @model_validator(mode="after")
+    def _definition(self) -> Schema:
+        if self.format == "native":
+            if self.definition is not None:
+                raise invalid(
+                    "bad-schema",
+                    "a native schema lists fields; definition is for avro and jsonschema",
+                )
+            return self
+        if self.fields:
+            raise invalid(
+                "bad-schema",
+                f"a {self.format} schema is given in definition; its fields are derived from it",
+            )
+        if self.definition is None:
+            raise invalid("bad-schema", f"a {self.format} schema needs its definition")
+        problem = definition_problem(self.format, self.definition)
+        if problem:
+            raise invalid("bad-schema", problem)
+        return self
 
     def field(self, name: str) -> SchemaField | None:
         return next((f for f in self.fields if f.name == name), None)
+
+
+def definition_problem(fmt: str, definition: Any) -> str | None:
+    """Why an Avro schema or JSON Schema is not valid, or None."""
+    from hyper_registry.core.errors import Invalid
+
+    if fmt == "avro":
+        from hyper_registry.kinds.dataset import avro
+
+        try:
+            avro.parse(definition)
+        except Invalid as exc:
+            return exc.message
+        return None
+    if not isinstance(definition, dict):
+        return "a JSON Schema must be an object"
+    import jsonschema  # type: ignore[import-untyped]
+    from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
+
+    try:
+        jsonschema.validators.validator_for(definition).check_schema(definition)
+    except RecursionError:
+        return "the JSON Schema nests too deeply"
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path)
+        return f"not a valid JSON Schema{' at ' + where if where else ''}: {exc.message}"
+    return None
+
+
+class OpenLineageName(Strict):
+    """The dataset's name as OpenLineage events give it (before mapping to registry names)."""
+
+    namespace: Annotated[str, Field(min_length=1, max_length=1024)]
+    name: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
 class Quality(Strict):
@@ -103,6 +171,12 @@ class DatasetSpec(Strict):
     qualityThresholds: Quality | None = None
     upstream: list[DatasetRef] = Field(default_factory=list, max_length=1000)
     transformations: list[Transformation] = Field(default_factory=list, max_length=1000)
+    forceIncompatible: Annotated[str, Field(min_length=1, max_length=1024)] | None = Field(
+        default=None,
+        description="the reason for accepting a schema that breaks the compatibility mode; "
+        "recorded in the change log",
+    )
+    openlineage: OpenLineageName | None = None
 
     def quality_breaches(self) -> list[tuple[str, float, float]]:
         """``(dimension, value, threshold)`` for each measured dimension below its threshold."""

@@ -11,7 +11,16 @@ from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from hyper_registry.core.envelope import Strict
 from hyper_registry.core.ref import Ref
 from hyper_registry.core.versioning import semver_problem
-from hyper_registry.kinds.common import Number, Ratio, Text, choice, invalid, named, ref_to
+from hyper_registry.kinds.common import (
+    Digest,
+    Number,
+    Ratio,
+    Text,
+    choice,
+    invalid,
+    named,
+    ref_to,
+)
 
 Framework = Literal[
     "tensorflow", "pytorch", "onnx", "sklearn", "xgboost", "lightgbm", "jax", "huggingface", "other"
@@ -96,6 +105,30 @@ class Metrics(Strict):
         return {**known, **(self.__pydantic_extra__ or {})}
 
 
+class TensorSpec(Strict):
+    """One input or output of a model's signature (a column or a tensor)."""
+
+    name: Annotated[str, Field(max_length=256)] | None = None
+    type: Annotated[str, Field(max_length=256)] | None = None
+    shape: list[int | Annotated[str, Field(max_length=128)] | None] | None = Field(
+        default=None, max_length=64
+    )
+
+
+class Signature(Strict):
+    inputs: list[TensorSpec] = Field(default_factory=list, max_length=10000)
+    outputs: list[TensorSpec] = Field(default_factory=list, max_length=10000)
+
+
+class ModelFile(Strict):
+    """A file uploaded for this version, stored by content (``hyper-registry model upload``)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    sha256: Digest
+    size: Annotated[int, Field(strict=True, ge=0)]
+    format: Annotated[str, Field(min_length=1, max_length=32)]
+
+
 class ModelSpec(Strict):
     framework: Annotated[Framework, choice("framework", Framework)]
     task: Annotated[str, Field(max_length=128)] | None = Field(
@@ -108,3 +141,14 @@ class ModelSpec(Strict):
     metrics: Metrics = Field(default_factory=Metrics)
     primaryMetric: Text | None = None
     aliases: list[Alias] = Field(default_factory=list, max_length=64)
+    signature: Signature | None = Field(
+        default=None, description="inputs and outputs (from an MLflow MLmodel or an ONNX graph)"
+    )
+    flavors: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=64, description="MLflow flavors"
+    )
+    opsets: dict[Annotated[str, Field(max_length=128)], Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict, max_length=64, description="ONNX operator sets by domain"
+    )
+    license: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    files: list[ModelFile] = Field(default_factory=list, max_length=100)

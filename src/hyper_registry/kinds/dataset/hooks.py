@@ -1,0 +1,168 @@
+"""What happens after a dataset version is written: lineage edges, schema history, quality alerts.
+
+* The transformations a spec declares become lineage edges (``ml_lineage_edges``,
+  job key ``spec:<job>``), so the lineage graph shows them like OpenLineage jobs.
+* A newly created version whose schema differs from the previous version's records a
+  ``dataset.schema`` change-log row with the diff; a version accepted with
+  ``forceIncompatible`` records ``dataset.forced`` with every reason it broke.
+* A quality dimension under its threshold records ``dataset.quality`` naming the dataset,
+  the breaches and every downstream consumer (datasets, models, services), found
+  through lineage. The same breaches are not raised twice in a row for a version.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import orjson
+import sqlalchemy as sa
+
+from hyper_registry.core.envelope import Entry
+from hyper_registry.core.ids import timestamp
+from hyper_registry.kinds.dataset import evolution
+from hyper_registry.kinds.dataset.spec import DatasetSpec
+from hyper_registry.kinds.dataset.tables import lineage_edges, quality_state, upsert_edge, write_tx
+
+if TYPE_CHECKING:
+    from hyper_registry.core.registry import Registry
+
+log = logging.getLogger(__name__)
+ACTOR = "registry"
+
+
+def on_registered(registry: Registry, entry: Entry) -> None:
+    raw = entry.spec
+    if not (raw.get("transformations") or raw.get("schema") or raw.get("qualityThresholds")):
+        return  # nothing to derive: keeps bulk writes of plain datasets cheap
+    spec = DatasetSpec.model_validate(raw)
+    _spec_edges(registry, entry, spec)
+    if entry.revision == 1 and spec.schema_ is not None:
+        _schema_history(registry, entry, spec)
+    if spec.qualityThresholds is not None:
+        check_quality(registry, entry, spec)
+
+
+def on_unregistered(registry: Registry, entry: Entry) -> None:
+    """When a dataset's last version goes, its declared (spec) edges and alert state go too."""
+    with write_tx(registry.store.engine) as conn:
+        conn.execute(quality_state.delete().where(quality_state.c.ref_key == str(entry.ref)))
+    if registry.store.latest(entry.ref) is None:
+        with write_tx(registry.store.engine) as conn:
+            conn.execute(
+                lineage_edges.delete()
+                .where(lineage_edges.c.dst_ref == str(entry.ref.unversioned))
+                .where(lineage_edges.c.job_key.like("spec:%"))
+            )
+
+
+def _spec_edges(registry: Registry, entry: Entry, spec: DatasetSpec) -> None:
+    if not any(not t.job.startswith("openlineage://") for t in spec.transformations):
+        return
+    me = str(entry.ref.unversioned)
+    with write_tx(registry.store.engine) as conn:
+        for t in spec.transformations:
+            if t.job.startswith("openlineage://"):
+                continue  # written by an OpenLineage event, whose edge carries the run
+            outputs = [str(o.unversioned) for o in t.outputs] or [me]
+            for out in outputs:
+                for src in t.inputs:
+                    upsert_edge(
+                        conn,
+                        src_ref=str(src.unversioned),
+                        dst_ref=out,
+                        job_key=f"spec:{t.job}"[:320],
+                        job_namespace="spec",
+                        job_name=t.job,
+                        run_id=None,
+                        event_time=timestamp(),
+                        columns=None,
+                    )
+
+
+def _schema_history(registry: Registry, entry: Entry, spec: DatasetSpec) -> None:
+    from hyper_registry.kinds.dataset.rules import earlier_schemas
+
+    assert spec.schema_ is not None
+    earlier = earlier_schemas(registry, entry.ref, older_only=True)
+    if not earlier:
+        return
+    changes = evolution.diff(earlier[0][1], spec.schema_)
+    if changes:
+        registry.store.record(
+            actor=ACTOR,
+            op="dataset.schema",
+            ref=str(entry.ref),
+            kind="dataset",
+            namespace=entry.metadata.namespace,
+            detail={"previous": earlier[0][0], "changes": changes},
+        )
+    if spec.forceIncompatible is not None:
+        reasons = evolution.check(spec.compatibility, spec.schema_, earlier)
+        if reasons:
+            registry.store.record(
+                actor=ACTOR,
+                op="dataset.forced",
+                ref=str(entry.ref),
+                kind="dataset",
+                namespace=entry.metadata.namespace,
+                detail={
+                    "mode": spec.compatibility,
+                    "reason": spec.forceIncompatible,
+                    "incompatibilities": [r.text() for r in reasons],
+                },
+            )
+
+
+def check_quality(registry: Registry, entry: Entry, spec: DatasetSpec | None = None) -> int | None:
+    """Raise ``dataset.quality`` if a dimension is under its threshold (and was not already)."""
+    from hyper_registry.graph.lineage import build_lineage_graph
+
+    spec = spec or DatasetSpec.model_validate(entry.spec)
+    breaches = spec.quality_breaches()
+    key = str(entry.ref)
+    state = orjson.dumps([list(b) for b in breaches]).decode()
+    with registry.store.engine.connect() as conn:
+        seen = conn.execute(
+            sa.select(quality_state.c.breaches).where(quality_state.c.ref_key == key)
+        ).scalar()
+    if seen == state or (seen is None and not breaches):
+        return None  # nothing new: no write
+    with write_tx(registry.store.engine) as conn:
+        before = conn.execute(
+            sa.select(quality_state.c.breaches).where(quality_state.c.ref_key == key)
+        ).scalar()
+        if not breaches:
+            if before is not None:
+                conn.execute(quality_state.delete().where(quality_state.c.ref_key == key))
+            return None
+        if before == state:
+            return None
+        if before is None:
+            conn.execute(
+                quality_state.insert(), {"ref_key": key, "breaches": state, "at": timestamp()}
+            )
+        else:
+            conn.execute(
+                quality_state.update()
+                .where(quality_state.c.ref_key == key)
+                .values(breaches=state, at=timestamp())
+            )
+    graph = build_lineage_graph(
+        registry, entry.ref, "downstream", registry.settings.max_graph_depth, transformations=False
+    )
+    consumers = [
+        {"ref": n.ref, "kind": n.kind, "depth": n.depth} for n in graph.nodes if n.depth > 0
+    ]
+    return registry.store.record(
+        actor=ACTOR,
+        op="dataset.quality",
+        ref=key,
+        kind="dataset",
+        namespace=entry.metadata.namespace,
+        detail={
+            "dataset": key,
+            "breaches": [{"dimension": d, "value": v, "threshold": t} for d, v, t in breaches],
+            "consumers": consumers,
+        },
+    )
