@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 import hyper_registry
@@ -23,9 +26,11 @@ from hyper_registry.api.routes import (
     security,
     services,
     tokens,
+    topology,
 )
 from hyper_registry.api.state import ApiState
 from hyper_registry.core.registry import Registry
+from hyper_registry.web import mount_ui
 
 DESCRIPTION = """\
 One catalog and one relation graph for everything an organisation ships.
@@ -42,14 +47,38 @@ def create_app(
     token_ttl: float = DEFAULT_TTL,
     poll_interval: float = 0.5,
     heartbeat_interval: float = 15.0,
+    health_checks: bool = False,
+    owns_registry: bool = False,
 ) -> FastAPI:
     """The HTTP API over ``registry`` (kept on ``app.state.registry``; no globals).
 
     ``token_ttl``: seconds a verified token is trusted before it is checked again (a
     revocation elsewhere takes effect within it). ``poll_interval`` and
     ``heartbeat_interval``: the change stream's polling and idle heartbeat, in seconds.
+    ``health_checks``: run the service health checker for the app's lifetime
+    (``serve`` passes ``settings.checker_enabled``; docs/services.md).
+    ``owns_registry``: close ``registry`` when the app shuts down (a worker process of
+    ``serve --workers N`` builds its own).
     """
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        checker = None
+        if health_checks:
+            from hyper_registry.kinds.service.checker import HealthChecker
+
+            checker = HealthChecker(registry)
+            checker.start()
+        try:
+            yield
+        finally:
+            if checker is not None:
+                checker.stop()
+            if owns_registry:
+                registry.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Hyper Registry",
         version=hyper_registry.__version__,
         description=DESCRIPTION,
@@ -74,8 +103,9 @@ def create_app(
     app.include_router(graph.router(settings))
     app.include_router(changes.router(settings))
     app.include_router(tokens.router())
-    for domain in (security, ml, plugins, services, infra, ingest):
+    for domain in (security, ml, plugins, services, infra, ingest, topology):
         app.include_router(domain.router(settings))
     openapi.install(app, list(registry.kinds))
+    mount_ui(app)  # last: the web UI at "/" never shadows an API route
     app.add_middleware(EntryReadFastPath, state=app.state.api)
     return app

@@ -1,19 +1,73 @@
-"""Run the API under uvicorn (one worker: the Registry lives in this process)."""
+"""Run the API under uvicorn: one process, or ``workers`` processes on one shared store.
+
+With one worker the Registry given to :func:`run` serves every request. With several,
+each worker process builds its own Registry from the same settings (passed to the
+workers through ``HYPER_REGISTRY_*`` environment variables) over the same database:
+SQLite serialises their writes with its write lock (each worker still groups its own
+concurrent writes into shared commits) and PostgreSQL takes them concurrently.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
+
+from fastapi import FastAPI
 
 from hyper_registry.api.app import create_app
 from hyper_registry.core.registry import Registry
+from hyper_registry.core.settings import Settings
+
+ENV_PREFIX = "HYPER_REGISTRY_"
 
 
 def run(
-    registry: Registry, host: str = "127.0.0.1", port: int = 8080, **uvicorn_options: Any
+    registry: Registry,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    workers: int = 1,
+    **uvicorn_options: Any,
 ) -> None:
-    """Serve ``registry`` over HTTP until interrupted (blocks)."""
+    """Serve ``registry`` over HTTP until interrupted (blocks).
+
+    ``workers > 1`` starts that many processes (uvicorn's supervisor); ``registry`` is
+    closed first and each worker opens its own on the same settings.
+    """
     import uvicorn
 
     options: dict[str, Any] = {"log_level": "info", "proxy_headers": False}
     options.update(uvicorn_options)
-    uvicorn.run(create_app(registry), host=host, port=port, workers=1, **options)
+    if workers > 1:
+        os.environ.update(settings_environment(registry.settings))
+        registry.close()
+        uvicorn.run(
+            "hyper_registry.api.server:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            **options,
+        )
+        return
+    app = create_app(registry, health_checks=registry.settings.checker_enabled)
+    uvicorn.run(app, host=host, port=port, workers=1, **options)
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """``settings`` as the ``HYPER_REGISTRY_*`` variables that rebuild it in another process."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None:
+            continue
+        text = value if isinstance(value, str) else json.dumps(value)
+        env[ENV_PREFIX + name.upper()] = text
+    return env
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process of ``serve --workers N`` (a uvicorn app factory)."""
+    settings = Settings()
+    registry = Registry(settings)  # the parent has migrated the store already
+    return create_app(registry, health_checks=settings.checker_enabled, owns_registry=True)

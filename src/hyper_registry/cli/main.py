@@ -109,6 +109,15 @@ def serve(
             "--access-log/--no-access-log", help="log every request (costs ~5% of throughput)"
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="server processes on the same store (one per core is a good start)",
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP API (and the web UI) on HOST:PORT."""
     from hyper_registry.auth.bootstrap import TOKEN_FILE, ensure_admin_token
@@ -145,7 +154,7 @@ def serve(
             f"admin token: see {Path(settings.data_dir) / TOKEN_FILE} (created on first start)"
         )
     try:
-        run(registry, host=host, port=port, access_log=access_log)
+        run(registry, host=host, port=port, workers=workers, access_log=access_log)
     finally:
         registry.close()
 
@@ -284,12 +293,30 @@ def list_(
     ] = None,
     all_versions: Annotated[bool, typer.Option("--all-versions")] = False,
     limit: Annotated[int, typer.Option("--limit")] = 100,
+    resource_type: Annotated[
+        str | None,
+        typer.Option(
+            "--resource-type", help="infra templates holding this resource type (aws_db_instance)"
+        ),
+    ] = None,
     output: Output = "table",
 ) -> None:
     """List entries (the latest version of each unless --all-versions)."""
     _check_format(output)
-    q = _query(kind, namespace, owner, label, tag, text, all_versions, limit)
-    items = _run(ctx, lambda b: b.search(q))
+    if resource_type is not None:
+        from hyper_registry.cli.infra import find_by_resource
+
+        if kind and set(kind) != {"infra"}:
+            raise typer.BadParameter("only infra templates have resources", param_hint="--kind")
+        items = [
+            e
+            for e in find_by_resource(ctx, resource_type, all_versions, limit)
+            if namespace in (None, e["metadata"]["namespace"])
+            and owner in (None, e["metadata"].get("owner"))
+        ]
+    else:
+        q = _query(kind, namespace, owner, label, tag, text, all_versions, limit)
+        items = _run(ctx, lambda b: b.search(q))
     if output != "table":
         emit(items, output)
         return
@@ -405,7 +432,16 @@ def impact(
     kind: Kinds = None,
     output: GraphOutput = "tree",
 ) -> None:
-    """Everything a problem in REF reaches, with the path to each."""
+    """Everything a problem in REF reaches, with the path to each.
+
+    REF may also be a vulnerability id or alias (CVE-2021-44228, GHSA-..., PYSEC-...):
+    then the affected components, SBOMs, artifacts and their dependents are shown.
+    """
+    from hyper_registry.cli import security
+
+    if security.looks_like_vulnerability(ref):
+        security.impact_command(ctx, ref, depth, output)
+        return
     _graph(ctx, ref, "impact", depth, kind, output)
 
 
