@@ -142,7 +142,7 @@ def test_health_check_accepted() -> None:
             "interval '30' is not a duration: use a number and a unit (ms, s, m, h), "
             "like 250ms, 30s, 5m, 1h or 1m30s",
         ),
-        ("interval", "500ms", "interval 500ms is shorter than the minimum 1s"),
+        ("interval", "4s", "interval 4s is shorter than the minimum 5s"),
         ("interval", "25h", "interval 25h is longer than the maximum 24h"),
         ("timeout", "0s", "timeout 0s is shorter than the minimum 1ms"),
         ("path", "healthz", "path 'healthz' must start with '/' and contain no whitespace"),

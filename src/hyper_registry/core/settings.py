@@ -49,6 +49,69 @@ class Settings(BaseSettings):
         default=True, description="let concurrent single writes share one durable commit"
     )
     pool_size: int = Field(default=8, ge=1, le=256, description="PostgreSQL connection pool size")
+    max_model_file_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1024, description="largest model file upload (docs/ml.md)"
+    )
+    # Stream and bulk ingestion (docs/ingest.md).
+    ingest_batch_size: int = Field(
+        default=5000, ge=1, le=100_000, description="messages per ingest transaction"
+    )
+    ingest_batch_wait: float = Field(
+        default=0.2, gt=0, le=60, description="seconds a partial ingest batch waits for more"
+    )
+    ingest_max_message_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="largest single ingest message or line"
+    )
+    # Service health checks (docs/services.md).
+    checker_enabled: bool = Field(
+        default=True, description="run the health checker inside `hyper-registry serve`"
+    )
+    checker_concurrency: int = Field(
+        default=200, ge=1, le=10_000, description="health checks in flight at once per checker"
+    )
+    checker_allow_loopback: bool = Field(
+        default=False, description="let health checks reach loopback addresses (127.0.0.0/8, ::1)"
+    )
+    checker_allow_private: bool = Field(
+        default=True,
+        description="let health checks reach private addresses (10/8, 172.16/12, 192.168/16, fc00::/7)",
+    )
+    checker_retention_days: float = Field(
+        default=30.0, gt=0, le=3650, description="days of health check results kept"
+    )
+    checker_tick_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="how often a checker syncs services and leases"
+    )
+    checker_test_interval: float | None = Field(
+        default=None,
+        gt=0,
+        description="TEST ONLY: check every service at this many seconds, below the 5 s minimum",
+    )
+    # WASM plugins (docs/plugins.md).
+    plugin_max_module_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="largest plugin module"
+    )
+    plugin_trust_unsandboxed: bool = Field(
+        default=False, description="run plugins whose sandboxing is `none` (refused otherwise)"
+    )
+    plugin_cache_dir: Path | None = Field(
+        default=None, description="compiled-module cache; empty means data_dir/plugin-cache"
+    )
+    plugin_env_allowlist: list[str] = Field(
+        default_factory=list, description="server environment variables a plugin with `env` sees"
+    )
+    plugin_strict_fuel: int = Field(default=500_000_000, ge=1, description="fuel of a strict run")
+    plugin_strict_memory_bytes: int = Field(default=64 * 1024 * 1024, ge=65536)
+    plugin_strict_timeout: float = Field(default=5.0, gt=0, le=3600, description="seconds")
+    plugin_relaxed_fuel: int = Field(default=20_000_000_000, ge=1)
+    plugin_relaxed_memory_bytes: int = Field(default=1024 * 1024 * 1024, ge=65536)
+    plugin_relaxed_timeout: float = Field(default=60.0, gt=0, le=3600, description="seconds")
+    plugin_unsandboxed_timeout: float = Field(
+        default=600.0, gt=0, le=86400, description="seconds; the only limit of a `none` run"
+    )
+    plugin_output_bytes: int = Field(
+        default=64 * 1024, ge=0, le=16 * 1024 * 1024, description="stdout/stderr kept per run"
+    )
 
     @field_validator("sqlite_synchronous")
     @classmethod

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 from urllib.parse import urlsplit
 
+from hyper_registry.kinds.service.ssrf import always_refused
+
 Protocol = Literal["http", "https", "grpc", "tcp"]
 PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 
@@ -86,6 +88,9 @@ def parse_endpoint(text: str) -> Endpoint:
     problem = host_problem(host)
     if problem:
         raise ValueError(problem)
+    never = always_refused(host)
+    if never:
+        raise ValueError(f"has host {host!r}: {never}")
     if not port_text:
         raise ValueError("needs a port (protocol://host:port)")
     if not (port_text.isascii() and port_text.isdigit()) or not 1 <= int(port_text) <= 65535:

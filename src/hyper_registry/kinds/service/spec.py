@@ -13,6 +13,7 @@ from hyper_registry.kinds.service.duration import duration_check, parse_duration
 from hyper_registry.kinds.service.endpoint import Endpoint, Protocol, parse_endpoint, probes
 
 MAX_ENDPOINTS = 64
+MIN_INTERVAL = 5.0  # seconds; tests go lower only through Settings.checker_test_interval
 
 
 def _endpoint(value: str) -> str:
@@ -38,7 +39,9 @@ class HealthCheck(Strict):
 
     protocol: Annotated[Protocol, choice("protocol", Protocol)] | None = None
     path: Annotated[str, Field(max_length=2048), AfterValidator(_health_path)] | None = None
-    interval: Annotated[str, AfterValidator(duration_check("interval", 1.0, 86400.0))] = "30s"
+    interval: Annotated[str, AfterValidator(duration_check("interval", MIN_INTERVAL, 86400.0))] = (
+        "30s"
+    )
     timeout: Annotated[str, AfterValidator(duration_check("timeout", 0.001, 3600.0))] = "5s"
 
     @property
