@@ -22,6 +22,8 @@ SAMPLE = {
     "version": "1.0.0",
     "mode": "impact",
     "token_id": "0123456789abcdef",
+    "vuln_id": "CVE-2021-44228",
+    "finding_id": "1",
 }
 
 

@@ -66,8 +66,8 @@ def test_record_type_required_and_known() -> None:
 
 def test_errors_have_the_written_path() -> None:
     # not spec.sbom.linkedArtifact, as a tagged union would say
-    assert only(check("security", {"type": "sbom", "format": "spdx"})) == (
-        "spec.linkedArtifact",
+    assert only(check("security", {"type": "sbom", "linkedArtifact": ARTIFACT})) == (
+        "spec.format",
         "Field required",
     )
     assert only(check("security", sbom(components=[]))) == (

@@ -90,7 +90,7 @@ changes = sa.Table(
     sa.Column("seq", BigId, primary_key=True, autoincrement=True),
     sa.Column("at", sa.String(32), nullable=False),
     sa.Column("actor", sa.String(253), nullable=False),
-    sa.Column("op", sa.String(16), nullable=False),
+    sa.Column("op", sa.String(32), nullable=False),
     sa.Column("ref", sa.String(600), nullable=False),
     sa.Column("kind", sa.String(63), nullable=False),
     sa.Column("namespace", sa.String(63), nullable=False),

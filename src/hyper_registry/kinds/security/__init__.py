@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from hyper_registry.core.kind import KindSpec
+from hyper_registry.kinds.security import tables as _tables  # noqa: F401 - declares the tables
+from hyper_registry.kinds.security.hooks import attach
 from hyper_registry.kinds.security.ids import advisory_id_problem, cvss_version
 from hyper_registry.kinds.security.rules import (
     implied_relations,
@@ -22,6 +24,7 @@ KIND = KindSpec(
     versioning="time",
     rules=(sbom_is_consistent, vulnerability_is_consistent, vex_is_justified),
     implied_relations=implied_relations,
+    operations={"initialize": attach},
 )
 
 __all__ = [

@@ -114,7 +114,8 @@ def implied_relations(spec: SecuritySpec) -> Iterator[ImpliedRelation]:
     """An SBOM ``describes`` its linked artifact; a vulnerability ``affects`` what it lists."""
     record = spec.root
     if isinstance(record, SbomSpec):
-        yield ImpliedRelation("describes", record.linkedArtifact, ("spec", "linkedArtifact"))
+        if record.linkedArtifact is not None:
+            yield ImpliedRelation("describes", record.linkedArtifact, ("spec", "linkedArtifact"))
     elif isinstance(record, VulnerabilitySpec):
         yield from unique_relations(
             ImpliedRelation("affects", ref, ("spec", "affects", i))

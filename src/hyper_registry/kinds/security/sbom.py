@@ -22,8 +22,20 @@ class SbomSpec(Strict):
     type: Literal["sbom"]
     format: Annotated[SbomFormat, choice("format", SbomFormat)]
     specVersion: Annotated[str, Field(min_length=1, max_length=16)] | None = None
-    linkedArtifact: Ref = Field(description="the artifact the SBOM describes")
+    linkedArtifact: Ref | None = Field(
+        default=None,
+        description="the artifact the SBOM describes; absent: the SBOM is stored as unlinked",
+    )
     document: dict[str, Any] | None = Field(default=None, description="the SBOM itself (JSON)")
+    digest: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None = Field(
+        default=None, description="sha256 of the imported document (kept beside the entry)"
+    )
+    described: dict[str, str] | None = Field(
+        default=None, description="name, version and purl of the component the SBOM describes"
+    )
+    summary: dict[str, int | str] | None = Field(
+        default=None, description="counts of the imported document (components, dependencies, ...)"
+    )
 
     def effective_spec_version(self) -> str | None:
         """``specVersion``, or else the version the document states."""
