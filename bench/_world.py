@@ -54,6 +54,16 @@ WORDS = (
     "sierra", "tundra", "umber", "vertex", "willow", "xenon", "yonder", "zephyr",
 )  # fmt: skip
 
+PACKAGES = 5000
+"""npm packages the generated SBOMs contain and the generated advisories affect: drawn from a
+space this large, an advisory reaches a few SBOMs (as in real data), not a fixed share of all."""
+
+
+def _package(i: int, salt: int = 0) -> str:
+    k = (i * 7919 + salt * 104729) * 2654435761 % 2**32 % PACKAGES
+    return f"{WORDS[k % len(WORDS)]}-{k}"
+
+
 # What each group's entries relate to: (relation type, target group, where it is written).
 # ``where`` is "rel" (declared in relations:) or the spec field that implies it.
 SLOTS: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -315,7 +325,7 @@ def _doc(
         kind = "infra"
     elif g == "sbom":
         md = _metadata(nm, version, i, f"{nm.name}", "Bill of materials of the image.")
-        lib = WORDS[i % len(WORDS)]
+        lib = _package(i)
         spec = {
             "type": "sbom",
             "format": "cyclonedx",
@@ -342,7 +352,7 @@ def _doc(
             "summary": "Command injection in template",
             "cvss": {"vector": "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H"},
             "affected": [
-                {"purl": f"pkg:npm/{WORDS[i % len(WORDS)]}",
+                {"purl": f"pkg:npm/{_package(i, 1)}",
                  "ranges": [{"type": "SEMVER",
                              "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]}
             ],
