@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Sequence
+from functools import partial
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -181,8 +183,10 @@ def _write_segment(
     if inserts:
         ids = _insert_keyed(conn, entries, entries.c.id, inserts)
         for (index, item, uid), entry_id, params in zip(insert_items, ids, inserts, strict=True):
-            res = WriteResult(index, item.ref, "created", uid, 1)
-            res.entry = _entry_from(item, uid, 1, params["created_at"], now_s, "{}")
+            res = WriteResult(
+                index, item.ref, "created", uid, 1,
+                build=partial(_entry_from, item, uid, 1, params["created_at"], now_s, "{}"),
+            )  # fmt: skip
             results.append(res)
             change_rows.append(_change(now_s, actor, "create", item, uid, 1))
             change_targets.append(res)
@@ -215,8 +219,10 @@ def _write_segment(
             if row.id not in by_id:
                 continue
             rev = row.revision + 1
-            res = WriteResult(index, item.ref, "updated", row.uid, rev)
-            res.entry = _entry_from(item, row.uid, rev, row.created_at, now_s, row.status)
+            res = WriteResult(
+                index, item.ref, "updated", row.uid, rev,
+                build=partial(_entry_from, item, row.uid, rev, row.created_at, now_s, row.status),
+            )  # fmt: skip
             results.append(res)
             change_rows.append(_change(now_s, actor, "update", item, row.uid, rev))
             change_targets.append(res)
@@ -243,9 +249,9 @@ def _write_segment(
                 .all()
             )
             moved_aliases.extend(dropped)
-            old = row_to_entry(row)
-            res = WriteResult(index, item.ref, "deleted", row.uid, row.revision)
-            res.entry = old
+            res = WriteResult(
+                index, item.ref, "deleted", row.uid, row.revision, build=partial(row_to_entry, row)
+            )
             results.append(res)
             detail = {"aliasesRemoved": sorted(dropped)} if dropped else None
             change_rows.append(_change(now_s, actor, "delete", item, row.uid, row.revision, detail))
@@ -278,15 +284,20 @@ def _write_segment(
                 change_targets.append(None)
 
     # Relations, then their ends resolved to ids.
+    # New rows are resolved before they are inserted (every entry, alias and deletion of
+    # this segment is in place by now); stored rows naming a touched name afterwards.
+    below_id: int | None = None
     if relation_rows:
-        # Our rows get ids above every id visible now (a sequence or SQLite's max+1);
-        # resolving from there may also touch other writers' unresolved rows, which is
-        # harmless: resolution is recomputed from the references, not accumulated.
-        before = _max_key(conn, relations.c.id)
+        _resolve_new(conn, relation_rows)
+        if conn.dialect.name == "sqlite":
+            # The writer holds SQLite's only write lock: our rows get ids above this one,
+            # and re-resolving stored rows can leave them out.
+            below_id = _max_key(conn, relations.c.id) + 1
         _insert_plain(conn, relations, relation_rows)
-        resolve.resolve_new_rows(conn, before + 1)
     if touched_names:
-        resolve.resolve_names(conn, touched_names, gone_ids=gone_ids, moved_aliases=moved_aliases)
+        resolve.resolve_names(
+            conn, touched_names, gone_ids=gone_ids, moved_aliases=moved_aliases, below_id=below_id
+        )
 
     # The change log, in the same transaction.
     if change_rows:
@@ -305,7 +316,7 @@ def _insert_plain(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any
     cols = list(rows[0])
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
-    values = [tuple(r[c] for c in cols) for r in rows]
+    values = list(map(itemgetter(*cols), rows)) if len(cols) > 1 else [(r[cols[0]],) for r in rows]
     if conn.dialect.name == "sqlite":
         raw_cursor(conn).executemany(sql, values)
     else:
@@ -396,6 +407,22 @@ def _decide_error(item: PreparedWrite, row: Any) -> HyperRegistryError | None:
     return None
 
 
+def _resolve_new(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Fill in the unresolved ends of new relation rows (see resolve.resolve_refs)."""
+    wanted: list[resolve.RefKey] = []
+    for r in rows:
+        if r["src_id"] is None:
+            wanted.append((r["src_kind"], r["src_ns"], r["src_name"], r["src_ver"]))
+        if r["dst_id"] is None:
+            wanted.append((r["dst_kind"], r["dst_ns"], r["dst_name"], r["dst_ver"]))
+    found = resolve.resolve_refs(conn, wanted)
+    for r in rows:
+        if r["src_id"] is None:
+            r["src_id"] = found[(r["src_kind"], r["src_ns"], r["src_name"], r["src_ver"])]
+        if r["dst_id"] is None:
+            r["dst_id"] = found[(r["dst_kind"], r["dst_ns"], r["dst_name"], r["dst_ver"])]
+
+
 def _relation_rows(owner_id: int, item: PreparedWrite) -> list[dict[str, Any]]:
     rows = []
     me = item.ref
@@ -451,8 +478,8 @@ def _change(
 def _entry_from(
     item: PreparedWrite, uid: str, revision: int, created: str, updated: str, status: str
 ) -> Entry:
-    assert item.body is not None
-    body = dict(item.body)
+    assert item.body_json is not None
+    body = dict(item.body) if item.body is not None else orjson.loads(item.body_json)
     md = dict(body["metadata"])
     md.update(
         uid=uid,
