@@ -342,7 +342,11 @@ def _to_wire(p: PreparedWrite) -> tuple[Any, ...]:
     return (
         p.ref.kind, p.ref.namespace, p.ref.name, p.ref.version, p.body_json, p.content_hash,
         p.versioning, p.owner, p.title,
-        [(r.declared, str(r.target), r.origin) for r in p.relations],
+        [
+            (r.declared, r.target.kind, r.target.namespace, r.target.name, r.target.version,
+             r.origin)
+            for r in p.relations
+        ],
         p.aliases,
     )  # fmt: skip
 
@@ -359,7 +363,7 @@ def _from_wire(ans: Any) -> Prepared:
         versioning=versioning,
         owner=owner,
         title=title,
-        relations=[RelationRow(d, Ref.parse(t), o) for d, t, o in rels],
+        relations=[RelationRow(d, Ref(k, ns, n, v), o) for d, k, ns, n, v, o in rels],
         aliases=aliases,
     )
 

@@ -27,9 +27,9 @@ from hyper_registry.core.errors import (
     ItemError,
     NotFound,
 )
-from hyper_registry.core.ids import timestamp, utcnow, uuid7
+from hyper_registry.core.ids import timestamp, utcnow, uuid7, uuid7_many
 from hyper_registry.core.ref import Ref
-from hyper_registry.core.versioning import version_key
+from hyper_registry.core.versioning import time_key, version_key_at
 from hyper_registry.store import resolve
 from hyper_registry.store.base import PreparedWrite, WriteResult
 from hyper_registry.store.rows import CHUNK, dumps, row_to_entry
@@ -112,6 +112,8 @@ def _write_segment(
     now = utcnow()
     now_s = timestamp(now)
     existing = _existing(conn, [it.ref_key for it in items])
+    time_prefix = time_key(now)[:-6]
+    uids = iter(uuid7_many(sum(1 for it in items if it.ref_key not in existing)))
     results: list[WriteResult | ItemError] = []
     inserts: list[dict[str, Any]] = []
     insert_items: list[tuple[int, PreparedWrite, str]] = []
@@ -129,7 +131,7 @@ def _write_segment(
         if item.op == "delete":
             deletes.append((index, item, row))
         elif row is None:
-            uid = uuid7()
+            uid = next(uids, None) or uuid7()
             inserts.append(
                 {
                     "uid": uid,
@@ -138,7 +140,9 @@ def _write_segment(
                     "namespace": item.ref.namespace,
                     "name": item.ref.name,
                     "version": item.ref.version,
-                    "version_key": version_key(item.versioning, item.ref.version or "", now, pos),
+                    "version_key": version_key_at(
+                        item.versioning, item.ref.version or "", time_prefix, pos
+                    ),
                     "owner": item.owner,
                     "title": item.title,
                     "body": item.body_json,
