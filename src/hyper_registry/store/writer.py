@@ -356,6 +356,8 @@ def _insert_keyed(
 
 def move_alias(conn: sa.Connection, ref: Ref, alias: str, actor: str, now_s: str) -> str | None:
     """Point ``alias`` at ``ref``'s version; returns the old version ('' if new), None if unmoved."""
+    if conn.dialect.name == "sqlite":
+        return _move_alias_sqlite(raw_cursor(conn), ref, alias, actor, now_s)
     key = (
         (aliases.c.kind == ref.kind)
         & (aliases.c.namespace == ref.namespace)
@@ -380,6 +382,31 @@ def move_alias(conn: sa.Connection, ref: Ref, alias: str, actor: str, now_s: str
         return ""
     conn.execute(
         aliases.update().where(key).values(version=ref.version, updated_at=now_s, actor=actor)
+    )
+    return str(current)
+
+
+def _move_alias_sqlite(cur: Any, ref: Ref, alias: str, actor: str, now_s: str) -> str | None:
+    # The same statements as below, without SQLAlchemy building them for every alias.
+    key = (ref.kind, ref.namespace, ref.name, alias)
+    row = cur.execute(
+        "SELECT version FROM aliases WHERE kind = ? AND namespace = ? AND name = ? AND alias = ?",
+        key,
+    ).fetchone()
+    current = row[0] if row is not None else None
+    if current == ref.version:
+        return None
+    if current is None:
+        cur.execute(
+            "INSERT INTO aliases (kind, namespace, name, alias, version, updated_at, actor) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*key, ref.version, now_s, actor),
+        )
+        return ""
+    cur.execute(
+        "UPDATE aliases SET version = ?, updated_at = ?, actor = ? "
+        "WHERE kind = ? AND namespace = ? AND name = ? AND alias = ?",
+        (ref.version, now_s, actor, *key),
     )
     return str(current)
 
