@@ -76,3 +76,18 @@ def test_a_dead_worker_loses_nothing(open_registry: OpenRegistry) -> None:
     assert report.counts() == {
         "created": 20, "updated": 0, "unchanged": 20, "deleted": 0, "refused": 0,
     }  # fmt: skip
+
+
+def test_a_worker_running_other_code_is_not_trusted(
+    open_registry: OpenRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hyper_registry.core.bulk as bulk
+
+    monkeypatch.setattr(bulk, "wire_stamp", lambda: "another version")
+    docs = [build_doc(f"service:shop/s-{i}@1.0.0") for i in range(30)]
+    docs[12] = build_doc("service:shop/bad@1.0.0", bogus=1)
+    reg = open_registry(parallel_prepare_min=10, prepare_workers=1)
+    report = reg.apply_many(docs, atomic=False, batch_size=5)
+    assert report.counts()["created"] == 29
+    assert [e.index for e in report.errors] == [12]
+    assert reg.extension(BulkPreparer)._broken

@@ -13,6 +13,7 @@ Documents of kinds whose rules read the store (``needs_previous``) are prepared 
 from __future__ import annotations
 
 import gc
+import hashlib
 import itertools
 import logging
 import os
@@ -24,7 +25,9 @@ import threading
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
+from types import CodeType
 from typing import IO, TYPE_CHECKING, Any
 
 import orjson
@@ -197,7 +200,12 @@ class BulkPreparer:
                 answers: list[Any] = [None] * len(chunk)
                 if sent and not self._broken:
                     try:
-                        answers = pickle.loads(_recv(proc.stdout))
+                        stamp, got = pickle.loads(_recv(proc.stdout))
+                        if stamp != wire_stamp():  # another version of this code there
+                            raise ValueError("the worker runs another version of the code")
+                        if len(got) != len(chunk):
+                            raise ValueError("the worker answered for another batch")
+                        answers = got
                     except Exception:
                         log.exception("bulk prepare worker failed; preparing in process")
                         self._broken = True
@@ -292,6 +300,28 @@ class _NoStore:
         raise AssertionError("a bulk worker does not read the store")
 
 
+@lru_cache(maxsize=1)
+def wire_stamp() -> str:
+    """What both ends must agree on: the package version and the loaded wire code.
+
+    A worker started after the package was upgraded in place runs other code; its
+    answers are then not used (the caller prepares in process).
+    """
+    from hyper_registry import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    codes = [fn.__code__ for fn in (_to_wire, _from_wire, _prepare_chunk)]
+    while codes:
+        code = codes.pop()
+        digest.update(code.co_code)
+        for const in code.co_consts:
+            if isinstance(const, CodeType):
+                codes.append(const)
+            else:
+                digest.update(repr(const).encode())
+    return digest.hexdigest()
+
+
 def _worker_init(settings_json: str) -> None:
     global _PIPELINE, _LOCAL
     from hyper_registry.core.kinds import KindCatalog
@@ -313,7 +343,8 @@ def worker_main() -> None:
         _worker_init(_recv(stdin).decode())
         while True:
             payload = _recv(stdin)
-            _send(stdout, pickle.dumps(_prepare_chunk(payload), protocol=pickle.HIGHEST_PROTOCOL))
+            answer = (wire_stamp(), _prepare_chunk(payload))
+            _send(stdout, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
     except EOFError:
         return
 
