@@ -66,9 +66,13 @@ def paused_gc() -> Iterator[None]:
 
 
 def prepare_batches(
-    registry: Registry, documents: Iterable[Any], size: int
+    registry: Registry, documents: Iterable[Any], size: int, *, share: bool = False
 ) -> Generator[Batch, None, None]:
-    """The documents in batches of ``size``, each prepared, in input order."""
+    """The documents in batches of ``size``, each prepared, in input order.
+
+    ``share``: the caller does not commit between batches (an atomic bulk write validates
+    everything first), so this process prepares every other batch itself.
+    """
     pipeline = registry.pipeline
     it = iter(documents)
     threshold = registry.settings.parallel_prepare_min
@@ -83,7 +87,7 @@ def prepare_batches(
     if not parallel:
         yield from _local_batches(pipeline, _chunks(source, size))
         return
-    yield from registry.extension(BulkPreparer).batches(source, size)
+    yield from registry.extension(BulkPreparer).batches(source, size, share=share)
 
 
 def _local_batches(
@@ -149,16 +153,16 @@ class BulkPreparer:
                 return None
         return self._proc
 
-    def batches(self, source: Iterator[Any], size: int) -> Iterator[Batch]:
+    def batches(self, source: Iterator[Any], size: int, *, share: bool = False) -> Iterator[Batch]:
         if not self._busy.acquire(blocking=False):  # another thread's bulk write has it
             yield from _local_batches(self._registry.pipeline, _chunks(source, size))
             return
         try:
-            yield from self._batches(source, size)
+            yield from self._batches(source, size, share)
         finally:
             self._busy.release()
 
-    def _batches(self, source: Iterator[Any], size: int) -> Iterator[Batch]:
+    def _batches(self, source: Iterator[Any], size: int, share: bool) -> Iterator[Batch]:
         pipeline = self._registry.pipeline
         proc = self._worker()
         chunks = _chunks(source, size)
@@ -179,7 +183,8 @@ class BulkPreparer:
             if nxt is None:
                 return
             start, chunk = nxt
-            payload = _payload(chunk) if not self._broken else None
+            here = self._broken or (share and (start // size) % 2 == 0)
+            payload = _payload(chunk) if not here else None
             if payload is not None:
                 requests.put(payload)
             inflight.append((start, chunk, payload is not None))

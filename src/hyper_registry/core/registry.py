@@ -385,7 +385,7 @@ class Registry:
         refusals are reported per item and the others are written.
         """
         size = batch_size or self.settings.batch_size
-        with closing(prepare_batches(self, documents, size)) as batches:
+        with closing(prepare_batches(self, documents, size, share=atomic)) as batches:
             return self._apply_batches(batches, size, actor, atomic, progress)
 
     def _apply_batches(
