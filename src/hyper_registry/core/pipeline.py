@@ -156,16 +156,16 @@ class WritePipeline:
         return results
 
     def _after_commit(self, results: Sequence[WriteResult]) -> None:
-        changed = [r for r in results if r.outcome != "unchanged" and r.entry is not None]
+        changed = [r for r in results if r.outcome != "unchanged" and r.has_entry]
         if not changed:
             return
         registry = self._registry
         if registry is not None:
             for res in changed:
-                assert res.entry is not None
-                kind = self.kinds.get(res.entry.kind)
+                # Entries are built only for kinds that react (see WriteResult.entry).
+                kind = self.kinds.get(res.ref.kind)
                 hook = kind.on_unregistered if res.outcome == "deleted" else kind.on_registered
-                if hook is not None:
+                if hook is not None and res.entry is not None:
                     try:
                         hook(registry, res.entry)
                     except Exception:  # a hook's failure must not undo or hide a commit

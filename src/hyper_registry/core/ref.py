@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pydantic_core import core_schema
@@ -29,6 +30,14 @@ def name_problem(value: object, what: str = "name", max_len: int = NAME_MAX) -> 
     """Why ``value`` is not a valid name, or None when it is."""
     if not isinstance(value, str):
         return f"{what} must be a string"
+    if len(value) > max_len:
+        return f"{what} is longer than {max_len} characters"
+    return _name_problem(value, what, max_len)
+
+
+@lru_cache(maxsize=65536)
+def _name_problem(value: str, what: str, max_len: int) -> str | None:
+    # Names repeat (namespaces, relation targets): the answer is cached per (value, what).
     if not value:
         return f"{what} must not be empty"
     if len(value) > max_len:
@@ -80,6 +89,12 @@ class Ref:
         """Parse ``kind:namespace/name[@version]``; raises :class:`Invalid` with the reason."""
         if not isinstance(text, str):
             raise Invalid.at((), "a reference must be a string", "bad-ref")
+        if cls is Ref and len(text) <= 600:
+            return _parse_ref(text, default_kind)  # references repeat: parsed once each
+        return cls._parse(text, default_kind)
+
+    @classmethod
+    def _parse(cls, text: str, default_kind: str | None) -> Ref:
         original = text
         if _BAD_CHARS.search(text):
             raise Invalid.at((), f"reference {original!r} contains whitespace or NUL", "bad-ref")
@@ -118,8 +133,7 @@ class Ref:
         return cls(kind, namespace, name, version)
 
     def __str__(self) -> str:
-        base = f"{self.kind}:{self.namespace}/{self.name}"
-        return f"{base}@{self.version}" if self.version else base
+        return _format_ref(self.kind, self.namespace, self.name, self.version)
 
     @property
     def unversioned(self) -> Ref:
@@ -154,3 +168,14 @@ class Ref:
             "pattern": r"^[a-z][a-z0-9-]*:[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*(@[A-Za-z0-9][A-Za-z0-9._+-]*)?$",
             "examples": ["model:risk/fraud@2.1.0"],
         }
+
+
+@lru_cache(maxsize=65536)
+def _parse_ref(text: str, default_kind: str | None) -> Ref:
+    return Ref._parse(text, default_kind)
+
+
+@lru_cache(maxsize=65536)
+def _format_ref(kind: str, namespace: str, name: str, version: str | None) -> str:
+    base = f"{kind}:{namespace}/{name}"
+    return f"{base}@{version}" if version else base

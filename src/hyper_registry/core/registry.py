@@ -8,13 +8,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from contextlib import closing
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from hyper_registry.auth.tokens import TokenService
+from hyper_registry.core.bulk import Batch, paused_gc, prepare_batches
 from hyper_registry.core.envelope import Document, Entry
 from hyper_registry.core.errors import (
     BatchRefused,
@@ -383,56 +385,63 @@ class Registry:
         refusals are reported per item and the others are written.
         """
         size = batch_size or self.settings.batch_size
+        with closing(prepare_batches(self, documents, size, share=atomic)) as batches:
+            return self._apply_batches(batches, size, actor, atomic, progress)
+
+    def _apply_batches(
+        self,
+        batches: Iterator[Batch],
+        size: int,
+        actor: str,
+        atomic: bool,
+        progress: Progress | None,
+    ) -> ApplyReport:
         report = ApplyReport()
         if atomic:
             prepared: list[PreparedWrite] = []
-            for index, doc in enumerate(documents):
-                try:
-                    prepared.append(self.pipeline.prepare(doc, "apply"))
-                except HyperRegistryError as exc:
-                    report.errors.append(ItemError(index, exc, _ref_hint(doc)))
+            for start, docs, answers in batches:
+                for pos, (doc, ans) in enumerate(zip(docs, answers, strict=True)):
+                    if isinstance(ans, HyperRegistryError):
+                        report.errors.append(ItemError(start + pos, ans, _ref_hint(doc)))
+                    else:
+                        prepared.append(ans)
             if report.errors:
                 raise BatchRefused(report.errors)
             for start in range(0, len(prepared), size):
                 chunk = prepared[start : start + size]
-                for res in self.pipeline.commit(chunk, actor=actor, atomic=True):
-                    assert isinstance(res, WriteResult)
-                    res.index += start
-                    res.entry = None  # hooks have run; a bulk report keeps only the outcome
-                    report.results.append(res)
+                with paused_gc():
+                    for res in self.pipeline.commit(chunk, actor=actor, atomic=True):
+                        assert isinstance(res, WriteResult)
+                        res.index += start
+                        res.entry = None  # hooks have run; a bulk report keeps only the outcome
+                        report.results.append(res)
                 if progress:
                     progress(len(chunk))
             return report
 
-        batch: list[PreparedWrite] = []
-        positions: list[int] = []
-
-        def flush() -> None:
-            if not batch:
-                return
-            for res in self.pipeline.commit(batch, actor=actor, atomic=False):
-                res.index = positions[res.index]
-                if isinstance(res, ItemError):
-                    report.errors.append(res)
+        for start, docs, answers in batches:
+            batch: list[PreparedWrite] = []
+            positions: list[int] = []
+            for pos, (doc, ans) in enumerate(zip(docs, answers, strict=True)):
+                if isinstance(ans, HyperRegistryError):
+                    report.errors.append(ItemError(start + pos, ans, _ref_hint(doc)))
+                    if progress:
+                        progress(1)
                 else:
-                    res.entry = None  # hooks have run; a bulk report keeps only the outcome
-                    report.results.append(res)
+                    batch.append(ans)
+                    positions.append(start + pos)
+            if not batch:
+                continue
+            with paused_gc():
+                for res in self.pipeline.commit(batch, actor=actor, atomic=False):
+                    res.index = positions[res.index]
+                    if isinstance(res, ItemError):
+                        report.errors.append(res)
+                    else:
+                        res.entry = None  # hooks have run; a bulk report keeps only the outcome
+                        report.results.append(res)
             if progress:
                 progress(len(batch))
-            batch.clear()
-            positions.clear()
-
-        for index, doc in enumerate(documents):
-            try:
-                batch.append(self.pipeline.prepare(doc, "apply"))
-                positions.append(index)
-            except HyperRegistryError as exc:
-                report.errors.append(ItemError(index, exc, _ref_hint(doc)))
-                if progress:
-                    progress(1)
-            if len(batch) >= size:
-                flush()
-        flush()
         report.errors.sort(key=lambda e: e.index)
         return report
 

@@ -31,6 +31,19 @@ class Settings(BaseSettings):
     batch_size: int = Field(
         default=1000, ge=1, le=100_000, description="documents per transaction in bulk writes"
     )
+    prepare_workers: int = Field(
+        default_factory=lambda: max(0, min(2, (os.cpu_count() or 1) - 1)),
+        ge=0,
+        le=64,
+        description="worker processes validating large bulk writes beside the committing "
+        "one (0: validate in the calling process)",
+    )
+    parallel_prepare_min: int = Field(
+        default=20_000,
+        ge=0,
+        description="bulk writes of at least this many documents use the prepare workers "
+        "(0: never)",
+    )
     max_document_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="largest single document"
     )

@@ -8,6 +8,7 @@ text order is the version order, so "latest" is one indexed lookup in any databa
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
 
 import semver
@@ -31,6 +32,7 @@ def semver_problem(version: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def semver_key(version: str) -> str:
     """A string whose lexical order is semver precedence (build metadata is ignored)."""
     v = semver.Version.parse(version)
@@ -47,6 +49,14 @@ def semver_key(version: str) -> str:
 
 def time_key(created: datetime, position: int = 0) -> str:
     return "t" + created.strftime("%Y%m%d%H%M%S%f") + f"{position:06d}"
+
+
+def version_key_at(versioning: Versioning, version: str, time_prefix: str, position: int) -> str:
+    """``version_key`` with ``time_prefix`` = ``time_key(created)[:-6]`` computed once per batch."""
+    tk = f"{time_prefix}{position:06d}"
+    if versioning == "semver":
+        return semver_key(version) + _TIE + tk
+    return tk
 
 
 def version_key(versioning: Versioning, version: str, created: datetime, position: int = 0) -> str:

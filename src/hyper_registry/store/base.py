@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
@@ -48,20 +49,70 @@ class PreparedWrite:
     expected_revision: int | None = None
     actor: str | None = None  # who asked, when items of several callers share one commit
 
-    @property
+    @cached_property
     def ref_key(self) -> str:
         return str(self.ref)
 
 
-@dataclass
 class WriteResult:
-    index: int
-    ref: Ref
-    outcome: Outcome
-    uid: str
-    revision: int
-    seq: int | None = None
-    entry: Entry | None = None
+    """What one write did. ``entry`` (the stored entry, for hooks and single writes) may be
+    built lazily: a bulk write whose callers never look at it does not pay for it."""
+
+    __slots__ = ("_build", "_entry", "index", "outcome", "ref", "revision", "seq", "uid")
+
+    def __init__(
+        self,
+        index: int,
+        ref: Ref,
+        outcome: Outcome,
+        uid: str,
+        revision: int,
+        seq: int | None = None,
+        entry: Entry | None = None,
+        *,
+        build: Callable[[], Entry] | None = None,
+    ) -> None:
+        self.index = index
+        self.ref = ref
+        self.outcome: Outcome = outcome
+        self.uid = uid
+        self.revision = revision
+        self.seq = seq
+        self._entry = entry
+        self._build = build
+
+    @property
+    def entry(self) -> Entry | None:
+        if self._entry is None and self._build is not None:
+            self._entry = self._build()
+            self._build = None
+        return self._entry
+
+    @entry.setter
+    def entry(self, value: Entry | None) -> None:
+        self._entry = value
+        self._build = None
+
+    @property
+    def has_entry(self) -> bool:
+        """Whether ``entry`` is (or can be built) without reading the store."""
+        return self._entry is not None or self._build is not None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WriteResult):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.index, self.ref, self.outcome, self.uid, self.revision, self.seq, self.entry)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"WriteResult(index={self.index!r}, ref={self.ref!r}, outcome={self.outcome!r}, "
+            f"uid={self.uid!r}, revision={self.revision!r}, seq={self.seq!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

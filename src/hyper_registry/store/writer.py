@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Sequence
+from functools import partial
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -25,9 +27,9 @@ from hyper_registry.core.errors import (
     ItemError,
     NotFound,
 )
-from hyper_registry.core.ids import timestamp, utcnow, uuid7
+from hyper_registry.core.ids import timestamp, utcnow, uuid7, uuid7_many
 from hyper_registry.core.ref import Ref
-from hyper_registry.core.versioning import version_key
+from hyper_registry.core.versioning import time_key, version_key_at
 from hyper_registry.store import resolve
 from hyper_registry.store.base import PreparedWrite, WriteResult
 from hyper_registry.store.rows import CHUNK, dumps, row_to_entry
@@ -110,6 +112,8 @@ def _write_segment(
     now = utcnow()
     now_s = timestamp(now)
     existing = _existing(conn, [it.ref_key for it in items])
+    time_prefix = time_key(now)[:-6]
+    uids = iter(uuid7_many(sum(1 for it in items if it.ref_key not in existing)))
     results: list[WriteResult | ItemError] = []
     inserts: list[dict[str, Any]] = []
     insert_items: list[tuple[int, PreparedWrite, str]] = []
@@ -127,7 +131,7 @@ def _write_segment(
         if item.op == "delete":
             deletes.append((index, item, row))
         elif row is None:
-            uid = uuid7()
+            uid = next(uids, None) or uuid7()
             inserts.append(
                 {
                     "uid": uid,
@@ -136,7 +140,9 @@ def _write_segment(
                     "namespace": item.ref.namespace,
                     "name": item.ref.name,
                     "version": item.ref.version,
-                    "version_key": version_key(item.versioning, item.ref.version or "", now, pos),
+                    "version_key": version_key_at(
+                        item.versioning, item.ref.version or "", time_prefix, pos
+                    ),
                     "owner": item.owner,
                     "title": item.title,
                     "body": item.body_json,
@@ -181,8 +187,10 @@ def _write_segment(
     if inserts:
         ids = _insert_keyed(conn, entries, entries.c.id, inserts)
         for (index, item, uid), entry_id, params in zip(insert_items, ids, inserts, strict=True):
-            res = WriteResult(index, item.ref, "created", uid, 1)
-            res.entry = _entry_from(item, uid, 1, params["created_at"], now_s, "{}")
+            res = WriteResult(
+                index, item.ref, "created", uid, 1,
+                build=partial(_entry_from, item, uid, 1, params["created_at"], now_s, "{}"),
+            )  # fmt: skip
             results.append(res)
             change_rows.append(_change(now_s, actor, "create", item, uid, 1))
             change_targets.append(res)
@@ -215,8 +223,10 @@ def _write_segment(
             if row.id not in by_id:
                 continue
             rev = row.revision + 1
-            res = WriteResult(index, item.ref, "updated", row.uid, rev)
-            res.entry = _entry_from(item, row.uid, rev, row.created_at, now_s, row.status)
+            res = WriteResult(
+                index, item.ref, "updated", row.uid, rev,
+                build=partial(_entry_from, item, row.uid, rev, row.created_at, now_s, row.status),
+            )  # fmt: skip
             results.append(res)
             change_rows.append(_change(now_s, actor, "update", item, row.uid, rev))
             change_targets.append(res)
@@ -243,9 +253,9 @@ def _write_segment(
                 .all()
             )
             moved_aliases.extend(dropped)
-            old = row_to_entry(row)
-            res = WriteResult(index, item.ref, "deleted", row.uid, row.revision)
-            res.entry = old
+            res = WriteResult(
+                index, item.ref, "deleted", row.uid, row.revision, build=partial(row_to_entry, row)
+            )
             results.append(res)
             detail = {"aliasesRemoved": sorted(dropped)} if dropped else None
             change_rows.append(_change(now_s, actor, "delete", item, row.uid, row.revision, detail))
@@ -278,15 +288,20 @@ def _write_segment(
                 change_targets.append(None)
 
     # Relations, then their ends resolved to ids.
+    # New rows are resolved before they are inserted (every entry, alias and deletion of
+    # this segment is in place by now); stored rows naming a touched name afterwards.
+    below_id: int | None = None
     if relation_rows:
-        # Our rows get ids above every id visible now (a sequence or SQLite's max+1);
-        # resolving from there may also touch other writers' unresolved rows, which is
-        # harmless: resolution is recomputed from the references, not accumulated.
-        before = _max_key(conn, relations.c.id)
+        _resolve_new(conn, relation_rows)
+        if conn.dialect.name == "sqlite":
+            # The writer holds SQLite's only write lock: our rows get ids above this one,
+            # and re-resolving stored rows can leave them out.
+            below_id = _max_key(conn, relations.c.id) + 1
         _insert_plain(conn, relations, relation_rows)
-        resolve.resolve_new_rows(conn, before + 1)
     if touched_names:
-        resolve.resolve_names(conn, touched_names, gone_ids=gone_ids, moved_aliases=moved_aliases)
+        resolve.resolve_names(
+            conn, touched_names, gone_ids=gone_ids, moved_aliases=moved_aliases, below_id=below_id
+        )
 
     # The change log, in the same transaction.
     if change_rows:
@@ -305,7 +320,7 @@ def _insert_plain(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any
     cols = list(rows[0])
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
-    values = [tuple(r[c] for c in cols) for r in rows]
+    values = list(map(itemgetter(*cols), rows)) if len(cols) > 1 else [(r[cols[0]],) for r in rows]
     if conn.dialect.name == "sqlite":
         raw_cursor(conn).executemany(sql, values)
     else:
@@ -341,6 +356,8 @@ def _insert_keyed(
 
 def move_alias(conn: sa.Connection, ref: Ref, alias: str, actor: str, now_s: str) -> str | None:
     """Point ``alias`` at ``ref``'s version; returns the old version ('' if new), None if unmoved."""
+    if conn.dialect.name == "sqlite":
+        return _move_alias_sqlite(raw_cursor(conn), ref, alias, actor, now_s)
     key = (
         (aliases.c.kind == ref.kind)
         & (aliases.c.namespace == ref.namespace)
@@ -365,6 +382,31 @@ def move_alias(conn: sa.Connection, ref: Ref, alias: str, actor: str, now_s: str
         return ""
     conn.execute(
         aliases.update().where(key).values(version=ref.version, updated_at=now_s, actor=actor)
+    )
+    return str(current)
+
+
+def _move_alias_sqlite(cur: Any, ref: Ref, alias: str, actor: str, now_s: str) -> str | None:
+    # The same statements as below, without SQLAlchemy building them for every alias.
+    key = (ref.kind, ref.namespace, ref.name, alias)
+    row = cur.execute(
+        "SELECT version FROM aliases WHERE kind = ? AND namespace = ? AND name = ? AND alias = ?",
+        key,
+    ).fetchone()
+    current = row[0] if row is not None else None
+    if current == ref.version:
+        return None
+    if current is None:
+        cur.execute(
+            "INSERT INTO aliases (kind, namespace, name, alias, version, updated_at, actor) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*key, ref.version, now_s, actor),
+        )
+        return ""
+    cur.execute(
+        "UPDATE aliases SET version = ?, updated_at = ?, actor = ? "
+        "WHERE kind = ? AND namespace = ? AND name = ? AND alias = ?",
+        (ref.version, now_s, actor, *key),
     )
     return str(current)
 
@@ -394,6 +436,22 @@ def _decide_error(item: PreparedWrite, row: Any) -> HyperRegistryError | None:
             "read it again and reapply your change"
         )
     return None
+
+
+def _resolve_new(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Fill in the unresolved ends of new relation rows (see resolve.resolve_refs)."""
+    wanted: list[resolve.RefKey] = []
+    for r in rows:
+        if r["src_id"] is None:
+            wanted.append((r["src_kind"], r["src_ns"], r["src_name"], r["src_ver"]))
+        if r["dst_id"] is None:
+            wanted.append((r["dst_kind"], r["dst_ns"], r["dst_name"], r["dst_ver"]))
+    found = resolve.resolve_refs(conn, wanted)
+    for r in rows:
+        if r["src_id"] is None:
+            r["src_id"] = found[(r["src_kind"], r["src_ns"], r["src_name"], r["src_ver"])]
+        if r["dst_id"] is None:
+            r["dst_id"] = found[(r["dst_kind"], r["dst_ns"], r["dst_name"], r["dst_ver"])]
 
 
 def _relation_rows(owner_id: int, item: PreparedWrite) -> list[dict[str, Any]]:
@@ -451,8 +509,8 @@ def _change(
 def _entry_from(
     item: PreparedWrite, uid: str, revision: int, created: str, updated: str, status: str
 ) -> Entry:
-    assert item.body is not None
-    body = dict(item.body)
+    assert item.body_json is not None
+    body = dict(item.body) if item.body is not None else orjson.loads(item.body_json)
     md = dict(body["metadata"])
     md.update(
         uid=uid,
