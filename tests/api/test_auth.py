@@ -27,6 +27,13 @@ SAMPLE = {
 }
 
 
+class _Sample(dict[str, str]):
+    """Path parameters for the routes: the samples above, ``x`` for any other."""
+
+    def __missing__(self, key: str) -> str:
+        return "x"
+
+
 def protected_routes(app: FastAPI) -> list[tuple[str, str]]:
     """Every operation of the OpenAPI document outside the public allowlist."""
     out = []
@@ -35,7 +42,7 @@ def protected_routes(app: FastAPI) -> list[tuple[str, str]]:
             continue
         for method, op in ops.items():
             assert op["security"] == [{"bearerToken": []}], (method, path)
-            out.append((method.upper(), path.format(**SAMPLE)))
+            out.append((method.upper(), path.format_map(_Sample(SAMPLE))))
     return out
 
 

@@ -189,7 +189,11 @@ def router(settings: Settings) -> APIRouter:
         result = await state.offload(lambda: _service(state.registry).diff(a, b))
         return r.json(result)
 
-    @api.get("/resources", summary="Templates holding resources of a type or provider")
+    @api.get(
+        "/resources",
+        summary="Templates holding resources of a type or provider",
+        responses=r.problems(),
+    )
     async def resources(
         request: Request,
         type: Annotated[str | None, Query(max_length=255)] = None,
