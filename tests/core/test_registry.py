@@ -217,3 +217,45 @@ def test_versioning_comes_from_the_kind(reg: Registry) -> None:
     reg.register(widget)
     reg.register({**widget, "metadata": {**widget["metadata"], "version": "a"}})
     assert reg.get("widget:lab/w").metadata.version == "a"
+
+
+# -- in-transaction hooks --------------------------------------------------------------
+
+
+def _sized(registry: Registry, conn: Any, entry: Entry) -> None:
+    from hyper_registry.store.writer import set_status_key
+
+    if entry.spec.get("size") == 9:
+        raise RuntimeError("the derived data cannot be written")
+    set_status_key(conn, entry.uid, "size", {"doubled": 2 * entry.spec.get("size", 1)})
+
+
+DERIVED = KindSpec(
+    name="derived", spec_model=GadgetSpec, description="Derives status.", in_transaction=_sized
+)
+
+
+def derived(version: str, size: int) -> dict[str, Any]:
+    return {
+        "kind": "derived",
+        "metadata": {"namespace": "lab", "name": "d", "version": version},
+        "spec": {"size": size},
+    }
+
+
+def test_in_transaction_hooks_write_with_the_entry_and_roll_back_with_it(tmp_path: Path) -> None:
+    with Registry.open(Settings(data_dir=tmp_path), kinds=[DERIVED]) as reg:
+        reg.register(derived("1.0.0", 3))
+        assert reg.get("derived:lab/d@1.0.0").status == {"size": {"doubled": 6}}
+        reg.update(derived("1.0.0", 4))
+        assert reg.get("derived:lab/d@1.0.0").status == {"size": {"doubled": 8}}
+        seq = reg.changes()[-1].seq
+        # A hook that fails refuses the whole batch: no entry, no derived data, no change row.
+        with pytest.raises(RuntimeError):
+            reg.apply_many([derived("2.0.0", 5), derived("3.0.0", 9)])
+        assert [e.metadata.version for e in reg.versions("derived:lab/d")] == ["1.0.0"]
+        assert reg.changes(since=seq) == []
+        # In bulk, one commit covers the entries and their derived data.
+        report = reg.apply_many([derived(f"4.0.{i}", i % 5) for i in range(50)], atomic=False)
+        assert report.counts()["created"] == 50
+        assert reg.get("derived:lab/d@4.0.7").status == {"size": {"doubled": 4}}

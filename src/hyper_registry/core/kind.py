@@ -20,6 +20,8 @@ from hyper_registry.core.ref import Ref
 from hyper_registry.core.versioning import Versioning
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from hyper_registry.core.registry import Registry
 
 
@@ -61,6 +63,10 @@ class KindSpec:
     aliases: Callable[[Any], Iterable[str]] | None = None
     needs_previous: bool = False
     operations: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    in_transaction: Callable[[Registry, Connection, Entry], None] | None = None
+    """Derived data of a created or updated entry (its own tables, ``status`` keys), written
+    on the write's connection inside its transaction: it commits or rolls back with the
+    entry, and a bulk write pays no extra commit per entry. An error refuses the write."""
     on_registered: Callable[[Registry, Entry], None] | None = None
     on_unregistered: Callable[[Registry, Entry], None] | None = None
 

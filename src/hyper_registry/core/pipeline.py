@@ -150,10 +150,42 @@ class WritePipeline:
         within: TxHook | None = None,
     ) -> list[WriteResult | ItemError]:
         results = self.store.write(
-            items, actor=actor, atomic=atomic, idempotency=idempotency, within=within
+            items,
+            actor=actor,
+            atomic=atomic,
+            idempotency=idempotency,
+            within=self._with_kind_hooks(items, within),
         )
         self._after_commit([r for r in results if isinstance(r, WriteResult)])
         return results
+
+    def _with_kind_hooks(
+        self, items: Sequence[PreparedWrite], within: TxHook | None
+    ) -> TxHook | None:
+        """``within`` preceded by the ``in_transaction`` hooks of the kinds written."""
+        registry = self._registry
+        kinds = {it.ref.kind for it in items if it.op != "delete"}
+        hooks = {
+            k: spec.in_transaction
+            for k in kinds
+            if (spec := self.kinds.get(k)).in_transaction is not None
+        }
+        if registry is None or not hooks:
+            return within
+
+        def run(conn: Any, results: Sequence[WriteResult | ItemError]) -> None:
+            for res in results:
+                if (
+                    isinstance(res, WriteResult)
+                    and res.outcome in ("created", "updated")
+                    and res.ref.kind in hooks
+                    and res.entry is not None
+                ):
+                    hooks[res.ref.kind](registry, conn, res.entry)
+            if within is not None:
+                within(conn, results)
+
+        return run
 
     def _after_commit(self, results: Sequence[WriteResult]) -> None:
         changed = [r for r in results if r.outcome != "unchanged" and r.has_entry]

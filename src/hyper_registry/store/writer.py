@@ -523,3 +523,17 @@ def _entry_from(
     body["status"] = orjson.loads(status) if status else {}
     body.pop("apiVersion", None)
     return Entry.model_validate(body)
+
+
+def set_status_key(conn: sa.Connection, uid: str, key: str, value: Any) -> None:
+    """Set ``status[key]`` of the entry ``uid`` on ``conn`` (inside the caller's transaction).
+
+    For kinds' ``in_transaction`` hooks: derived status lands with the write itself, with
+    no change-log row of its own (the write's row covers it).
+    """
+    current = conn.execute(sa.select(entries.c.status).where(entries.c.uid == uid)).scalar()
+    status = orjson.loads(current) if current else {}
+    if status.get(key) == value:
+        return
+    status[key] = value
+    conn.execute(entries.update().where(entries.c.uid == uid).values(status=dumps(status)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hyper_registry.core.kind import KindSpec
-from hyper_registry.kinds.dataset.hooks import on_registered, on_unregistered
+from hyper_registry.kinds.dataset.hooks import in_transaction, on_registered, on_unregistered
 from hyper_registry.kinds.dataset.rules import (
     implied_relations,
     names_are_unique,
@@ -27,6 +27,7 @@ KIND = KindSpec(
     versioning="time",
     rules=(names_are_unique, not_derived_from_itself, schema_is_compatible),
     implied_relations=implied_relations,
+    in_transaction=in_transaction,
     on_registered=on_registered,
     on_unregistered=on_unregistered,
 )

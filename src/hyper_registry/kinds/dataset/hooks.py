@@ -31,12 +31,18 @@ log = logging.getLogger(__name__)
 ACTOR = "registry"
 
 
+def in_transaction(registry: Registry, conn: sa.Connection, entry: Entry) -> None:
+    """The transformations a spec declares become lineage edges, with the write itself."""
+    if not entry.spec.get("transformations"):
+        return
+    _spec_edges(conn, entry, DatasetSpec.model_validate(entry.spec))
+
+
 def on_registered(registry: Registry, entry: Entry) -> None:
     raw = entry.spec
-    if not (raw.get("transformations") or raw.get("schema") or raw.get("qualityThresholds")):
+    if not (raw.get("schema") or raw.get("qualityThresholds")):
         return  # nothing to derive: keeps bulk writes of plain datasets cheap
     spec = DatasetSpec.model_validate(raw)
-    _spec_edges(registry, entry, spec)
     if entry.revision == 1 and spec.schema_ is not None:
         _schema_history(registry, entry, spec)
     if spec.qualityThresholds is not None:
@@ -56,28 +62,27 @@ def on_unregistered(registry: Registry, entry: Entry) -> None:
             )
 
 
-def _spec_edges(registry: Registry, entry: Entry, spec: DatasetSpec) -> None:
+def _spec_edges(conn: sa.Connection, entry: Entry, spec: DatasetSpec) -> None:
     if not any(not t.job.startswith("openlineage://") for t in spec.transformations):
         return
     me = str(entry.ref.unversioned)
-    with write_tx(registry.store.engine) as conn:
-        for t in spec.transformations:
-            if t.job.startswith("openlineage://"):
-                continue  # written by an OpenLineage event, whose edge carries the run
-            outputs = [str(o.unversioned) for o in t.outputs] or [me]
-            for out in outputs:
-                for src in t.inputs:
-                    upsert_edge(
-                        conn,
-                        src_ref=str(src.unversioned),
-                        dst_ref=out,
-                        job_key=f"spec:{t.job}"[:320],
-                        job_namespace="spec",
-                        job_name=t.job,
-                        run_id=None,
-                        event_time=timestamp(),
-                        columns=None,
-                    )
+    for t in spec.transformations:
+        if t.job.startswith("openlineage://"):
+            continue  # written by an OpenLineage event, whose edge carries the run
+        outputs = [str(o.unversioned) for o in t.outputs] or [me]
+        for out in outputs:
+            for src in t.inputs:
+                upsert_edge(
+                    conn,
+                    src_ref=str(src.unversioned),
+                    dst_ref=out,
+                    job_key=f"spec:{t.job}"[:320],
+                    job_namespace="spec",
+                    job_name=t.job,
+                    run_id=None,
+                    event_time=timestamp(),
+                    columns=None,
+                )
 
 
 def _schema_history(registry: Registry, entry: Entry, spec: DatasetSpec) -> None:

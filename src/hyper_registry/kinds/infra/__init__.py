@@ -16,6 +16,8 @@ from hyper_registry.kinds.infra.rules import no_repeats, template_parses
 from hyper_registry.kinds.infra.spec import TEMPLATE_TYPES, InfraSpec
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from hyper_registry.core.registry import Registry
 
 
@@ -26,8 +28,8 @@ def infra_service(registry: Registry) -> Any:
     return registry.extension(InfraService)
 
 
-def _registered(registry: Registry, entry: Entry) -> None:
-    infra_service(registry).on_registered(entry)
+def _written(registry: Registry, conn: Connection, entry: Entry) -> None:
+    infra_service(registry).on_written(conn, entry)
 
 
 def _unregistered(registry: Registry, entry: Entry) -> None:
@@ -66,7 +68,7 @@ KIND = KindSpec(
         "find": _find,
         "deploys": _deploys,
     },
-    on_registered=_registered,
+    in_transaction=_written,
     on_unregistered=_unregistered,
 )
 

@@ -10,8 +10,9 @@ created only by migration ``0007_infra``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -72,9 +73,40 @@ def replace(
         for r in resources
     ]
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
-        conn.execute(infra_resources.delete().where(infra_resources.c.entry_uid == entry_uid))
-        if rows:
-            conn.execute(infra_resources.insert(), rows)
+        _replace_rows(conn, entry_uid, rows)
+
+
+def replace_in(
+    conn: sa.Connection,
+    entry_uid: str,
+    namespace: str,
+    name: str,
+    version: str,
+    template_type: str,
+    resources: Sequence[Resource],
+) -> None:
+    """``replace`` on the caller's connection, inside its transaction."""
+    rows = [
+        {
+            "entry_uid": entry_uid,
+            "namespace": namespace,
+            "name": name,
+            "version": version,
+            "template_type": template_type,
+            "address": r.address[:1000],
+            "resource_type": r.type[:255],
+            "provider": r.provider[:63],
+            "count": r.count,
+        }
+        for r in resources
+    ]
+    _replace_rows(conn, entry_uid, rows)
+
+
+def _replace_rows(conn: sa.Connection, entry_uid: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    conn.execute(infra_resources.delete().where(infra_resources.c.entry_uid == entry_uid))
+    if rows:
+        conn.execute(infra_resources.insert(), rows)
 
 
 def remove(engine: sa.Engine, entry_uid: str) -> None:

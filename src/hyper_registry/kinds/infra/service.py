@@ -18,8 +18,11 @@ from hyper_registry.core.ref import Ref
 from hyper_registry.kinds.infra import cost, resources
 from hyper_registry.kinds.infra.model import Parsed
 from hyper_registry.kinds.infra.rules import parsed_for
+from hyper_registry.store.writer import set_status_key
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from hyper_registry.core.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -51,15 +54,16 @@ class InfraService:
             return parsed
         return parsed_for(spec["templateType"], spec["source"], spec.get("parameters") or {})
 
-    def on_registered(self, entry: Entry) -> None:
+    def on_written(self, conn: Connection, entry: Entry) -> None:
+        """Resources and ``status.infra`` of a written template, inside the write's transaction."""
         spec = entry.spec
         if isinstance(spec.get("source"), str):
             parsed = parsed_for(spec["templateType"], spec["source"], spec.get("parameters") or {})
         else:
             parsed = self.parsed(entry.model_copy(update={"status": {}}))
         md = entry.metadata
-        resources.replace(
-            self.registry.store.engine,
+        resources.replace_in(
+            conn,
             entry.uid,
             md.namespace,
             md.name,
@@ -69,8 +73,7 @@ class InfraService:
         )
         estimate = cost.estimate(parsed, parameters=spec.get("parameters") or {})
         types = Counter(r.type for r in parsed.resources)
-        status = dict(entry.status)
-        status[STATUS_KEY] = {
+        summary = {
             "templateType": parsed.templateType,
             "resourceCount": len(parsed.resources),
             "resourceTypes": dict(sorted(types.items())),
@@ -84,7 +87,7 @@ class InfraService:
             },
             "parsed": parsed.summary(),
         }
-        self.registry.set_status(entry.ref, status)
+        set_status_key(conn, entry.uid, STATUS_KEY, summary)
 
     def on_unregistered(self, entry: Entry) -> None:
         resources.remove(self.registry.store.engine, entry.uid)

@@ -1,4 +1,4 @@
-"""After a plugin is registered: its module's inventory goes into ``status.wasm``."""
+"""When a plugin is written: its module's inventory goes into ``status.wasm``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from hyper_registry.kinds.plugin.compile_cache import wasmtime_version
 from hyper_registry.kinds.plugin.inspect import MalformedModule
 from hyper_registry.kinds.plugin.permissions import check
 from hyper_registry.kinds.plugin.spec import PluginSpec
+from hyper_registry.store.writer import set_status_key
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from hyper_registry.core.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -45,11 +48,7 @@ def module_status(registry: Registry, spec: PluginSpec) -> dict[str, Any]:
     return {"runnable": False, "problems": [p.to_dict() for p in problems]}
 
 
-def on_registered(registry: Registry, entry: Entry) -> None:
+def in_transaction(registry: Registry, conn: Connection, entry: Entry) -> None:
+    """The module's inventory goes into ``status.wasm`` inside the write's transaction."""
     spec = PluginSpec.model_validate(entry.spec)
-    status = dict(entry.status or {})
-    wasm = module_status(registry, spec)
-    if status.get(STATUS_KEY) == wasm:
-        return  # an update that left the module alone: no second write
-    status[STATUS_KEY] = wasm
-    registry.set_status(entry.ref, status)
+    set_status_key(conn, entry.uid, STATUS_KEY, module_status(registry, spec))
