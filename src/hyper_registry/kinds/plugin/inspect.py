@@ -12,8 +12,10 @@ binary (the runtime runs core modules with WASI preview 1).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from hyper_registry.core.errors import Problem
@@ -106,8 +108,24 @@ class MalformedModule(ValueError):
         return Problem(loc, self.message, self.code)
 
 
+SMALL_MODULE = 64 * 1024
+"""Modules (and texts) up to this size have their compilation and inspection remembered:
+bulk loads repeat the same small modules, and wasmtime's validation dominates their cost."""
+
+
 def wat_to_wasm(text: str) -> bytes:
     """Compile the text format; a syntax error names its line and column."""
+    if len(text) <= SMALL_MODULE:
+        return _wat_to_wasm_cached(text)
+    return _wat_to_wasm(text)
+
+
+@lru_cache(maxsize=256)
+def _wat_to_wasm_cached(text: str) -> bytes:
+    return _wat_to_wasm(text)
+
+
+def _wat_to_wasm(text: str) -> bytes:
     import wasmtime
 
     try:
@@ -168,6 +186,17 @@ def check_binary(data: bytes) -> None:
 
 def inspect(data: bytes) -> Inspection:
     """Validate ``data`` and list its imports, exports and memories."""
+    if len(data) <= SMALL_MODULE:
+        return copy.deepcopy(_inspect_cached(data))
+    return _inspect(data)
+
+
+@lru_cache(maxsize=256)
+def _inspect_cached(data: bytes) -> Inspection:
+    return _inspect(data)
+
+
+def _inspect(data: bytes) -> Inspection:
     check_binary(data)
     out = Inspection(digest=digest_of(data), size=len(data))
     try:

@@ -45,7 +45,7 @@ def attach(registry: Registry) -> None:
 
 def on_commit(registry: Registry, results: Sequence[WriteResult]) -> None:
     entries = [
-        (r.outcome, r.entry) for r in results if r.entry is not None and r.entry.kind == "security"
+        (r.outcome, r.entry) for r in results if r.ref.kind == "security" and r.entry is not None
     ]
     if not entries:
         return
