@@ -86,3 +86,27 @@ def client(ctx: typer.Context) -> Any:
     from hyper_registry.client import Client
 
     return Client(st.server, st.token)
+
+
+def local(ctx: typer.Context, fn: Any) -> Any:
+    """Run ``fn(registry)`` on the local registry; a domain error becomes one readable line."""
+    try:
+        registry = state(ctx).registry()
+    except HyperRegistryError as exc:
+        raise fail(exc) from None
+    try:
+        return fn(registry)
+    except HyperRegistryError as exc:
+        raise fail(exc) from None
+    finally:
+        registry.close()
+
+
+def remote_call(remote: Any, method: str, path: str, **kwargs: Any) -> Any:
+    """One request through ``remote`` (a Client), then close it; errors as in :func:`local`."""
+    try:
+        return remote.request(method, path, **kwargs)
+    except HyperRegistryError as exc:
+        raise fail(exc) from None
+    finally:
+        remote.close()

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hyper_registry.cli.context import Output, check_format, client, state
+from hyper_registry.cli.context import Output, check_format, client, local, remote_call
 from hyper_registry.cli.output import emit, fail
 from hyper_registry.core.errors import HyperRegistryError, Invalid, TooLarge
 from hyper_registry.core.ref import Ref
@@ -40,28 +40,6 @@ def _ref(text: str, *, versioned: bool = False) -> Ref:
     if versioned and not ref.version:
         raise fail(Invalid.at(("ref",), f"{text!r}: name the version"))
     return ref
-
-
-def _local(ctx: typer.Context, fn: Any) -> Any:
-    try:
-        registry = state(ctx).registry()
-    except HyperRegistryError as exc:
-        raise fail(exc) from None
-    try:
-        return fn(registry)
-    except HyperRegistryError as exc:
-        raise fail(exc) from None
-    finally:
-        registry.close()
-
-
-def _remote(remote: Any, method: str, path: str, **kwargs: Any) -> Any:
-    try:
-        return remote.request(method, path, **kwargs)
-    except HyperRegistryError as exc:
-        raise fail(exc) from None
-    finally:
-        remote.close()
 
 
 def _read(path: Path, limit: int, what: str) -> bytes:
@@ -111,7 +89,7 @@ def push_cmd(
         params: list[tuple[str, str]] = [("permission", p) for p in perms]
         params += [("export", e) for e in exports or []]
         params += [("sandboxing", sandboxing), *metadata.items()]
-        entry = _remote(
+        entry = remote_call(
             remote,
             "POST",
             f"/v1/plugins/{ref.namespace}/{ref.name}/{ref.version}",
@@ -139,7 +117,7 @@ def push_cmd(
                 ).to_dict()
             )
 
-        entry = _local(ctx, go)
+        entry = local(ctx, go)
     if output != "table":
         emit(entry, output)
         return
@@ -199,7 +177,7 @@ def run_cmd(
             body["stdinBase64"] = base64.b64encode(data).decode()
         base = f"/v1/plugins/{ref.namespace}/{ref.name}"
         path = f"{base}/{ref.version}/run" if ref.version else f"{base}/run"
-        result = _remote(remote, "POST", path, json=body, timeout=RUN_TIMEOUT)
+        result = remote_call(remote, "POST", path, json=body, timeout=RUN_TIMEOUT)
     else:
 
         def go(registry: Any) -> dict[str, Any]:
@@ -210,7 +188,7 @@ def run_cmd(
             )
             return out
 
-        result = _local(ctx, go)
+        result = local(ctx, go)
     if output != "table":
         emit(result, output)
         return
@@ -260,9 +238,9 @@ def inspect_cmd(
         if remote is not None:
             from hyper_registry.client import entry_path
 
-            entry = _remote(remote, "GET", entry_path(ref))
+            entry = remote_call(remote, "GET", entry_path(ref))
         else:
-            entry = _local(ctx, lambda registry: registry.get(ref).to_dict())
+            entry = local(ctx, lambda registry: registry.get(ref).to_dict())
         wasm = (entry.get("status") or {}).get("wasm") or {}
     if output != "table":
         emit(wasm, output)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hyper_registry.cli.context import Output, check_format, client, state
+from hyper_registry.cli.context import Output, check_format, client, local, remote_call, state
 from hyper_registry.cli.output import emit, fail, table
 from hyper_registry.core.errors import HyperRegistryError, Invalid
 from hyper_registry.core.ref import Ref
@@ -41,28 +41,6 @@ def _ref(text: str) -> Ref:
 def _path(ref: Ref, tail: str) -> str:
     base = f"/v1/services/{ref.namespace}/{ref.name}"
     return f"{base}/versions/{ref.version}/{tail}" if ref.version else f"{base}/{tail}"
-
-
-def _local(ctx: typer.Context, fn: Any) -> Any:
-    try:
-        registry = state(ctx).registry()
-    except HyperRegistryError as exc:
-        raise fail(exc) from None
-    try:
-        return fn(registry)
-    except HyperRegistryError as exc:
-        raise fail(exc) from None
-    finally:
-        registry.close()
-
-
-def _remote(remote: Any, method: str, path: str, **kwargs: Any) -> Any:
-    try:
-        return remote.request(method, path, **kwargs)
-    except HyperRegistryError as exc:
-        raise fail(exc) from None
-    finally:
-        remote.close()
 
 
 def _pct(value: float | None) -> str:
@@ -150,11 +128,11 @@ def topology_cmd(ctx: typer.Context, output: Output = "table") -> None:
     check_format(output)
     remote = client(ctx)
     if remote is not None:
-        topo = _remote(remote, "GET", "/v1/services/topology")
+        topo = remote_call(remote, "GET", "/v1/services/topology")
     else:
         from hyper_registry.kinds.service.topology import topology
 
-        topo = _local(ctx, topology)
+        topo = local(ctx, topology)
     if output == "table":
         _print_topology(topo)
     else:
@@ -173,11 +151,11 @@ def health_cmd(
     r = _ref(ref)
     remote = client(ctx)
     if remote is not None:
-        report = _remote(remote, "GET", _path(r, "health"), params={"limit": limit})
+        report = remote_call(remote, "GET", _path(r, "health"), params={"limit": limit})
     else:
         from hyper_registry.kinds.service.report import health_report
 
-        report = _local(ctx, lambda reg: health_report(reg, r, limit=limit))
+        report = local(ctx, lambda reg: health_report(reg, r, limit=limit))
     if output == "table":
         _print_health(report)
     else:
@@ -191,14 +169,14 @@ def check_cmd(ctx: typer.Context, ref: RefArg, output: Output = "table") -> None
     r = _ref(ref)
     remote = client(ctx)
     if remote is not None:
-        result = _remote(remote, "POST", _path(r, "check"))
+        result = remote_call(remote, "POST", _path(r, "check"))
     else:
         from hyper_registry.kinds.service.checker import check_now
 
         def run(reg: Any) -> Any:
             return asyncio.run(check_now(reg, reg.get(r), "local"))
 
-        result = _local(ctx, run)
+        result = local(ctx, run)
     if output == "table":
         typer.echo(
             f"{result['ref']}: {result['status']} ({result['message']}, "

@@ -58,22 +58,9 @@ def replace(
     template_type: str,
     resources: Sequence[Resource],
 ) -> None:
-    rows = [
-        {
-            "entry_uid": entry_uid,
-            "namespace": namespace,
-            "name": name,
-            "version": version,
-            "template_type": template_type,
-            "address": r.address[:1000],
-            "resource_type": r.type[:255],
-            "provider": r.provider[:63],
-            "count": r.count,
-        }
-        for r in resources
-    ]
+    """The resources of one template version, replaced in a transaction of their own."""
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
-        _replace_rows(conn, entry_uid, rows)
+        replace_in(conn, entry_uid, namespace, name, version, template_type, resources)
 
 
 def replace_in(
