@@ -52,6 +52,17 @@ include-name = "DELETE /v1/tokens/{token_id}"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409"]
 
 # The change stream never ends by itself: read a few events, then hang up.
+# Two references in query strings: their pattern cannot also say each part's length limit.
+[[operations]]
+include-name = "GET /v1/infra/diff"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422"]
+
+# An NDJSON stream body: schemathesis has no serializer for it; tests/api/test_ingest.py
+# covers the route (bad lines, sizes, roles).
+[[operations]]
+include-name = "POST /v1/bulk"
+enabled = false
+
 [[operations]]
 include-name = "GET /v1/changes/stream"
 max-stream-events = 3

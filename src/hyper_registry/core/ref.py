@@ -19,6 +19,10 @@ from hyper_registry.core.errors import Invalid
 NAME_MAX = 253
 NAMESPACE_MAX = 63
 VERSION_MAX = 128
+REF_PATTERN = (
+    r"^[a-z][a-z0-9-]*:[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*(@[A-Za-z0-9][A-Za-z0-9._+-]*)?$"
+)
+"""A reference as a JSON Schema pattern (documentation; ``Ref.parse`` is the real check)."""
 
 _NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?")
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,62}")
@@ -165,7 +169,7 @@ class Ref:
     def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
         return {
             "type": "string",
-            "pattern": r"^[a-z][a-z0-9-]*:[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*(@[A-Za-z0-9][A-Za-z0-9._+-]*)?$",
+            "pattern": REF_PATTERN,
             "examples": ["model:risk/fraud@2.1.0"],
         }
 

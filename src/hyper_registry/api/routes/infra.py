@@ -17,7 +17,14 @@ from starlette.responses import Response
 from hyper_registry.api import responses as r
 from hyper_registry.api.auth import AuthenticatedRoute, principal_of, require
 from hyper_registry.api.body import parse_json, read_body
-from hyper_registry.api.params import NamePath, NamespacePath, VersionPath, entry_ref
+from hyper_registry.api.params import (
+    NamePath,
+    NamespacePath,
+    VersionPath,
+    entry_ref,
+    path_parameters,
+)
+from hyper_registry.api.patterns import NAME_PATTERN, VERSION_PATTERN
 from hyper_registry.api.routes.common import get_entry, note_ref
 from hyper_registry.api.state import api_state
 from hyper_registry.core.errors import Invalid
@@ -34,6 +41,12 @@ def _service(registry: Registry) -> Any:
     from hyper_registry.kinds.infra import infra_service
 
     return infra_service(registry)
+
+
+INFRA_REF_PATTERN = (
+    f"^(infra:)?{NAME_PATTERN[1:-1]}/{NAME_PATTERN[1:-1]}(@{VERSION_PATTERN[1:-1]})?$"
+)
+"""An infra reference, with or without its ``infra:`` (documentation; parsing checks)."""
 
 
 def _ref_param(text: str, where: str) -> Ref:
@@ -156,9 +169,11 @@ def router(settings: Settings) -> APIRouter:
             return cost_get, cost_post
 
         get_fn, post_fn = make()
+        names = ("namespace", "name", "version") if "{version}" in path else ("namespace", "name")
         api.add_api_route(
             path,
             get_fn,
+            openapi_extra={"parameters": path_parameters(*names)},
             methods=["GET"],
             summary="Monthly cost estimate",
             responses=r.problems(404),
@@ -166,6 +181,7 @@ def router(settings: Settings) -> APIRouter:
         api.add_api_route(
             path,
             post_fn,
+            openapi_extra={"parameters": path_parameters(*names)},
             methods=["POST"],
             summary="Monthly cost estimate with a usage file (JSON body)",
             responses=r.problems(400, 404, 422),
@@ -178,8 +194,8 @@ def router(settings: Settings) -> APIRouter:
     )
     async def diff(
         request: Request,
-        from_: Annotated[str, Query(alias="from", max_length=600)],
-        to: Annotated[str, Query(max_length=600)],
+        from_: Annotated[str, Query(alias="from", max_length=600, pattern=INFRA_REF_PATTERN)],
+        to: Annotated[str, Query(max_length=600, pattern=INFRA_REF_PATTERN)],
     ) -> Response:
         principal = principal_of(request)
         a, b = _ref_param(from_, "from"), _ref_param(to, "to")
@@ -191,7 +207,7 @@ def router(settings: Settings) -> APIRouter:
 
     @api.get(
         "/resources",
-        summary="Templates holding resources of a type or provider",
+        summary="Templates holding resources of a type or provider (or any resources)",
         responses=r.problems(),
     )
     async def resources(
@@ -201,8 +217,6 @@ def router(settings: Settings) -> APIRouter:
         allVersions: bool = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> Response:
-        if type is None and provider is None:
-            raise Invalid.at(("query", "type"), "give type or provider")
         principal = principal_of(request)
         state = api_state(request)
         items = await state.offload(
@@ -242,9 +256,11 @@ def router(settings: Settings) -> APIRouter:
 
             return deploys
 
+        names = ("namespace", "name", "version") if "{version}" in path else ("namespace", "name")
         api.add_api_route(
             path,
             make_deploys(),
+            openapi_extra={"parameters": path_parameters(*names)},
             methods=["GET"],
             summary="Services the template deploys (declared and inferred)",
             responses=r.problems(404),

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 from starlette.responses import Response
 
 from hyper_registry.api import responses as r
@@ -38,8 +38,8 @@ NDJSON_TYPES = frozenset(
 
 class ReplayRequest(BaseModel):
     model_config = {"extra": "forbid"}
-    ids: list[int] | None = Field(default=None, max_length=10_000)
-    all: bool = False
+    ids: list[StrictInt] | None = Field(default=None, max_length=10_000)
+    all: StrictBool = False
 
 
 def _lines(max_bytes: int) -> Any:
@@ -157,7 +157,7 @@ def router(settings: Settings) -> APIRouter:
         counts["refused"] = counts.pop("dead")
         return r.json({"results": items, "counts": counts})
 
-    @api.get("/v1/dlq", summary="Open dead letters, oldest first")
+    @api.get("/v1/dlq", summary="Open dead letters, oldest first", responses=r.problems(403))
     async def dlq_list(
         request: Request,
         limit: Annotated[int, Query(ge=1, le=dlq.MAX_LIMIT)] = 100,
@@ -181,7 +181,11 @@ def router(settings: Settings) -> APIRouter:
         )
         return r.json(out)
 
-    @api.post("/v1/dlq/replay", summary="Replay dead letters through the write pipeline")
+    @api.post(
+        "/v1/dlq/replay",
+        summary="Replay dead letters through the write pipeline",
+        responses=r.problems(400, 403, 404),
+    )
     async def dlq_replay(request: Request, body: ReplayRequest) -> Response:
         principal = principal_of(request)
         require_role(principal, "writer")
@@ -196,7 +200,10 @@ def router(settings: Settings) -> APIRouter:
     @api.get(
         "/metrics",
         summary="Prometheus metrics (ingestion)",
-        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+        responses={
+            200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+            **r.problems(),
+        },
     )
     async def metrics(request: Request) -> Response:
         principal_of(request)

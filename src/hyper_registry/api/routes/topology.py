@@ -198,10 +198,13 @@ def router(settings: Settings) -> APIRouter:
         ] = DEFAULT_NODES,
     ) -> Response:
         principal = principal_of(request)
-        for i, k in enumerate(kind or ()):
-            if len(k) > 63:
-                raise Invalid.at(("query", "kind", i), "not a kind", "unknown-kind")
         state = api_state(request)
+        for i, k in enumerate(kind or ()):
+            if k not in state.registry.kinds:
+                known = ", ".join(state.registry.kinds.names)
+                raise Invalid.at(
+                    ("query", "kind", i), f"unknown kind {k[:63]!r}; known: {known}", "unknown-kind"
+                )
         body = await state.offload(
             snapshot,
             state.registry,
