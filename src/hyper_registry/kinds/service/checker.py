@@ -34,7 +34,6 @@ import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import sqlalchemy as sa
 
 from hyper_registry.core.envelope import Entry
@@ -44,6 +43,7 @@ from hyper_registry.kinds.service.history import Observation, Transition
 from hyper_registry.kinds.service.leases import Leases
 from hyper_registry.kinds.service.probes import Result, Target, make_client, probe, target_of
 from hyper_registry.kinds.service.ssrf import AddressPolicy
+from hyper_registry.kinds.service.transport import HttpProber
 from hyper_registry.store.base import Query
 from hyper_registry.store.schema import changes
 
@@ -314,7 +314,7 @@ class HealthChecker:
         except (HyperRegistryError, sa.exc.SQLAlchemyError):
             log.exception("health checker: could not give back its leases")
 
-    async def _schedule(self, client: httpx.AsyncBaseTransport, sem: asyncio.Semaphore) -> None:
+    async def _schedule(self, client: HttpProber, sem: asyncio.Semaphore) -> None:
         assert self._stopping is not None and self._wake is not None
         while not self._stopping.is_set():
             now = time.time()
@@ -344,7 +344,7 @@ class HealthChecker:
                 return
 
     async def _check(
-        self, client: httpx.AsyncBaseTransport, sem: asyncio.Semaphore, target: Target, due: float
+        self, client: HttpProber, sem: asyncio.Semaphore, target: Target, due: float
     ) -> None:
         async with sem:
             if target.ref not in self.targets or self.held.get(target.ref, 0.0) <= time.time():

@@ -17,8 +17,6 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-import httpx
-
 from hyper_registry.core.envelope import Entry
 from hyper_registry.core.errors import Forbidden, Unavailable
 from hyper_registry.kinds.service.duration import format_seconds
@@ -26,7 +24,7 @@ from hyper_registry.kinds.service.endpoint import Endpoint
 from hyper_registry.kinds.service.spec import ServiceSpec
 from hyper_registry.kinds.service.ssrf import AddressPolicy, IPAddress, check_scheme, resolve
 from hyper_registry.kinds.service.transport import ERRORS as TRANSPORT_ERRORS
-from hyper_registry.kinds.service.transport import OneShotTransport
+from hyper_registry.kinds.service.transport import HttpProber
 
 Status = Literal["passing", "warning", "critical"]
 STATUSES: tuple[str, ...] = ("passing", "warning", "critical")
@@ -34,7 +32,7 @@ MAX_BODY = 4096
 MESSAGE_MAX = 300
 WARNING_CODES = frozenset({429, 503})
 USER_AGENT = "hyper-registry-health-checker"
-PROBE_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, *TRANSPORT_ERRORS)
+PROBE_ERRORS: tuple[type[Exception], ...] = TRANSPORT_ERRORS
 
 
 @dataclass(frozen=True)
@@ -91,12 +89,11 @@ def http_status(code: int) -> Status:
     return "warning" if code in WARNING_CODES else "critical"
 
 
-def make_client(concurrency: int) -> httpx.AsyncBaseTransport:
-    """The one HTTP transport of a checker: no proxies, no redirects, no pool (each check
-    opens its own connection to its own validated address); concurrency is bounded by the
-    checker's semaphore. Requests go to the transport directly: the client layer (cookies,
-    auth, redirects, default headers) is nothing a health check needs, and costs CPU."""
-    return OneShotTransport(ssl.create_default_context())
+def make_client(concurrency: int) -> HttpProber:
+    """The one HTTP prober of a checker: no proxies, no redirects, no pool (each check opens
+    its own connection to its own validated address); concurrency is bounded by the
+    checker's semaphore."""
+    return HttpProber(ssl.create_default_context())
 
 
 def _url_host(address: IPAddress) -> str:
@@ -104,7 +101,7 @@ def _url_host(address: IPAddress) -> str:
 
 
 async def _http(
-    client: httpx.AsyncBaseTransport, target: Target, policy: AddressPolicy, started: float
+    client: HttpProber, target: Target, policy: AddressPolicy, started: float
 ) -> tuple[Status, str, float]:
     ep = target.endpoint
     scheme = ep.protocol if ep.protocol in ("http", "https") else target.protocol
@@ -114,37 +111,25 @@ async def _http(
     host_header = ep.host if ":" not in ep.host else f"[{ep.host}]"
     if ep.port != default_port:
         host_header += f":{ep.port}"
-    url = f"{scheme}://{_url_host(address)}:{ep.port}{target.path}"
-    extensions = {"sni_hostname": ep.host} if scheme == "https" else {}
-    request = httpx.Request(
-        "GET",
-        url,
-        headers={
-            "Host": host_header,
-            "User-Agent": USER_AGENT,
-            "Accept": "*/*",
-            "Connection": "close",
-        },
-        extensions=extensions,
+    reply = await client.get(
+        str(address),
+        ep.port,
+        tls_name=ep.host if scheme == "https" else None,
+        target=target.path,
+        headers=[
+            ("Host", host_header),
+            ("User-Agent", USER_AGENT),
+            ("Accept", "*/*"),
+            ("Connection", "close"),
+        ],
+        max_body=MAX_BODY,
     )
-    response = await client.handle_async_request(request)
-    try:
-        latency = (time.perf_counter() - started) * 1000
-        read = 0
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        async for chunk in response.stream:
-            read += len(chunk)
-            if read >= MAX_BODY:
-                break
-        code = response.status_code
-        status = http_status(code)
-        message = f"HTTP {code}"
-        if 300 <= code < 400:
-            location = response.headers.get("location", "")
-            message += f" redirect to {location!r} (redirects are never followed)"
-        return status, message, latency
-    finally:
-        await response.aclose()
+    latency = (time.perf_counter() - started) * 1000
+    code = reply.status
+    message = f"HTTP {code}"
+    if 300 <= code < 400:
+        message += f" redirect to {reply.location!r} (redirects are never followed)"
+    return http_status(code), message, latency
 
 
 async def _tcp(target: Target, policy: AddressPolicy, started: float) -> tuple[Status, str, float]:
@@ -164,7 +149,7 @@ async def _tcp(target: Target, policy: AddressPolicy, started: float) -> tuple[S
     return "passing", f"TCP connect to {ep.host}:{ep.port} succeeded{note}", latency
 
 
-async def probe(client: httpx.AsyncBaseTransport, target: Target, policy: AddressPolicy) -> Result:
+async def probe(client: HttpProber, target: Target, policy: AddressPolicy) -> Result:
     """Probe ``target`` once; never raises (a failure is a critical result)."""
     started = time.perf_counter()
     try:

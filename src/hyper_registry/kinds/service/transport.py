@@ -1,77 +1,101 @@
-"""An httpx transport that opens one fresh connection per request, and no pool.
+"""The HTTP side of a health probe: h11 (the HTTP/1.1 protocol library) over asyncio streams.
 
-Health checks never reuse a connection (each one connects to the address the SSRF
-guard validated, and a reused connection would carry another name's TLS session), so
-a pool only costs: httpcore's pool scans every connection for every request, which is
-quadratic in the checks in flight (measured: most of a checker's CPU at 200 in flight).
+A probe sends one GET on a fresh connection to the address the SSRF guard validated
+(the service's name stays in ``Host`` and in TLS SNI, so certificates are checked
+against it), reads the status line and at most ``max_body`` bytes of the body, and
+closes. Nothing is pooled or reused, no redirect is followed, and the caller's
+``asyncio.timeout`` bounds the whole exchange, so hanging or dripping servers are cut
+off. A full HTTP client (connection pools, cancel scopes, cookies, redirects) spent
+several times the CPU of the probe itself (measured: docs/services.md).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import TracebackType
 
-import httpcore
-import httpx
+import h11
 
-ERRORS: tuple[type[Exception], ...] = (
-    httpcore.NetworkError,
-    httpcore.ProtocolError,
-    httpcore.TimeoutException,
-    httpcore.UnsupportedProtocol,
-    httpcore.ConnectionNotAvailable,
-)
+ERRORS: tuple[type[Exception], ...] = (h11.ProtocolError, ssl.SSLError)
+READ_CHUNK = 4096
+MAX_HEADER_BYTES = 16 * 1024
 
 
-class _Body(httpx.AsyncByteStream):
-    def __init__(self, response: httpcore.Response, connection: httpcore.AsyncHTTPConnection):
-        self._response = response
-        self._connection = connection
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._response.aiter_stream():
-            yield chunk
-
-    async def aclose(self) -> None:
-        try:
-            await self._response.aclose()
-        finally:
-            await self._connection.aclose()
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    location: str
+    body_bytes: int
 
 
-class OneShotTransport(httpx.AsyncBaseTransport):
-    """Each request gets its own connection, closed with the response."""
+class HttpProber:
+    """Sends health-check GETs; one per call, each on its own connection."""
 
     def __init__(self, ssl_context: ssl.SSLContext) -> None:
         self._ssl = ssl_context
-        # asyncio only: naming the backend skips httpcore's per-call library detection
-        self._backend = httpcore.AnyIOBackend()
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.AsyncByteStream)
-        url = request.url
-        port = url.port or (443 if url.scheme == "https" else 80)
-        origin = httpcore.Origin(url.raw_scheme, url.raw_host, port)
-        connection = httpcore.AsyncHTTPConnection(
-            origin, ssl_context=self._ssl, network_backend=self._backend
-        )
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=url.raw_scheme, host=url.raw_host, port=port, target=url.raw_path
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
+    async def __aenter__(self) -> HttpProber:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Nothing is held between probes."""
+
+    async def get(
+        self,
+        address: str,
+        port: int,
+        *,
+        tls_name: str | None,
+        target: str,
+        headers: list[tuple[str, str]],
+        max_body: int,
+    ) -> Reply:
+        """GET ``target`` from ``address:port`` (TLS with SNI ``tls_name`` when given)."""
+        reader, writer = await asyncio.open_connection(
+            address,
+            port,
+            ssl=self._ssl if tls_name is not None else None,
+            server_hostname=tls_name,
         )
         try:
-            response = await connection.handle_async_request(core_request)
-        except BaseException:
-            await connection.aclose()
-            raise
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_Body(response, connection),
-            extensions=response.extensions,
-        )
+            conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEADER_BYTES)
+            writer.write(conn.send(h11.Request(method="GET", target=target, headers=headers)))
+            writer.write(conn.send(h11.EndOfMessage()))
+            await writer.drain()
+            status: int | None = None
+            location = ""
+            read = 0
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    conn.receive_data(await reader.read(READ_CHUNK))
+                elif isinstance(event, h11.Response):
+                    status = event.status_code
+                    for name, value in event.headers:
+                        if name == b"location":
+                            location = value.decode("latin-1")
+                elif isinstance(event, h11.Data):
+                    read += len(event.data)
+                    if read >= max_body:
+                        break
+                elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                    break
+                # informational (1xx) responses are skipped
+            if status is None:  # pragma: no cover - h11 raises before this
+                raise h11.RemoteProtocolError("no response")
+            return Reply(status, location, min(read, max_body))
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError, ssl.SSLError):
+                await writer.wait_closed()
