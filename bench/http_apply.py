@@ -155,6 +155,7 @@ def serve_bare(args: argparse.Namespace) -> None:
         return {"prepare": idle.snapshot(), "commit": idle.snapshot(), "threads": threads}
 
     app.add_api_route("/bench/stats", stats, methods=["GET"])
+    app.router.routes.insert(0, app.router.routes.pop())  # before the web UI's catch-all
     facts = {"synchronous": None, "journal_mode": None, "group_commit": None}
     write_ready(args.ready_file, {"token": "none", **facts})
     run_server(app, args)
@@ -183,6 +184,7 @@ def serve(args: argparse.Namespace) -> None:
         return {"prepare": prepare.snapshot(), "commit": commit.snapshot(), "threads": threads}
 
     app.add_api_route("/bench/stats", stats, methods=["GET"])
+    app.router.routes.insert(0, app.router.routes.pop())  # before the web UI's catch-all
     write_ready(args.ready_file, {"token": token, **sqlite_facts(registry)})
     run_server(app, args)
     registry.close()
