@@ -23,6 +23,7 @@ import os
 import platform
 import secrets
 import shutil
+from functools import lru_cache
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +42,9 @@ TAG_BYTES = 32
 SECRET_BYTES = 32
 
 
+@lru_cache(maxsize=1)
 def wasmtime_version() -> str:
+    """The installed wasmtime's version (read once: an upgrade takes a restart to load)."""
     return package_version("wasmtime")
 
 
