@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +218,28 @@ def check_exactly_once(registry: Registry) -> None:
     assert per_ref == applied
 
 
-def crash_run(registry: Registry, settings: Settings, url: str, server: Server) -> None:
+def wait_drained(pending: Callable[[], int], timeout: float = 60) -> None:
+    """Wait until the broker holds no unacknowledged message for us.
+
+    Acks sent to a broker that is then killed are lost: those messages come back after
+    the ack wait (or claim idle time), are seen to be taken in already, and are
+    acknowledged then. So "all stored" comes before "all acknowledged".
+    """
+    deadline = time.monotonic() + timeout
+    left = pending()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = pending()
+    assert left == 0, f"{left} messages still unacknowledged after {timeout} s"
+
+
+def crash_run(
+    registry: Registry,
+    settings: Settings,
+    url: str,
+    server: Server,
+    pending: Callable[[], int],
+) -> None:
     consumer = start_consumer(settings, url)
     try:
         # 1. Kill the consumer mid-stream.
@@ -238,6 +259,7 @@ def crash_run(registry: Registry, settings: Settings, url: str, server: Server) 
         time.sleep(1.0)
         server.start()
         wait_for(registry, N, consumer)
+        wait_drained(pending)
         consumer.send_signal(signal.SIGTERM)
         assert consumer.wait(timeout=60) == 0
     finally:
@@ -252,18 +274,19 @@ def test_nats_consumer_and_server_killed(
     subject = "crash.changes"
     asyncio.run(nats_publish(f"127.0.0.1:{nats_server.port}", subject, payloads()))
     url = f"nats://127.0.0.1:{nats_server.port}/{subject}?ack_wait=2"
-    crash_run(registry, settings, url, nats_server)
 
-    async def pending() -> tuple[int, int]:
+    async def unacked() -> int:
         import nats
 
         nc = await nats.connect(f"nats://127.0.0.1:{nats_server.port}")
-        js = nc.jetstream()
-        info = await js.consumer_info("HR_CRASH_CHANGES", "hyper-registry")
-        await nc.close()
-        return info.num_pending, info.num_ack_pending
+        try:
+            info = await nc.jetstream().consumer_info("HR_CRASH_CHANGES", "hyper-registry")
+        finally:
+            await nc.close()
+        return int(info.num_pending + info.num_ack_pending)
 
-    assert asyncio.run(pending()) == (0, 0)  # every message acknowledged
+    crash_run(registry, settings, url, nats_server, lambda: asyncio.run(unacked()))
+    assert asyncio.run(unacked()) == 0  # every message acknowledged
 
 
 def test_redis_consumer_and_server_killed(
@@ -274,10 +297,18 @@ def test_redis_consumer_and_server_killed(
     key = "crash-changes"
     redis_publish(f"127.0.0.1:{redis_server.port}", key, payloads())
     url = f"redis://127.0.0.1:{redis_server.port}/{key}?claim_idle=2"
-    crash_run(registry, settings, url, redis_server)
     r = redis.Redis(port=redis_server.port)
-    assert r.xpending(key, "hyper-registry")["pending"] == 0  # every message acknowledged
-    r.close()
+    try:
+        crash_run(
+            registry,
+            settings,
+            url,
+            redis_server,
+            lambda: int(r.xpending(key, "hyper-registry")["pending"]),
+        )
+        assert r.xpending(key, "hyper-registry")["pending"] == 0  # every message acknowledged
+    finally:
+        r.close()
 
 
 def test_api_server_killed_during_a_bulk_stream(tmp_path: Path) -> None:
