@@ -91,3 +91,68 @@ def test_a_worker_running_other_code_is_not_trusted(
     assert report.counts()["created"] == 29
     assert [e.index for e in report.errors] == [12]
     assert reg.extension(BulkPreparer)._broken
+
+
+def _dataset(version: str, fields: list[tuple[str, str]], **spec: Any) -> dict[str, Any]:
+    schema = {"fields": [{"name": n, "type": t} for n, t in fields]}
+    return build_doc(
+        f"dataset:ml/events@{version}",
+        spec={"format": "parquet", "schema": schema, "compatibility": "BACKWARD", **spec},
+    )
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_batch_rules_see_the_store_and_the_batch(
+    open_registry: OpenRegistry, parallel: bool
+) -> None:
+    """Schema compatibility (a rule that reads the store) holds for worker-prepared documents
+    too, against stored versions and against earlier versions in the same batch."""
+    reg = open_registry(parallel_prepare_min=10 if parallel else 0, prepare_workers=1)
+    reg.apply(_dataset("2025-01", [("id", "string"), ("amount", "double")]))
+    filler = [build_doc(f"service:shop/s-{i}@1.0.0") for i in range(20)]
+    docs = [
+        *filler,
+        # Adds a field with no default: BACKWARD refuses it (new readers, old data).
+        _dataset("2025-02", [("id", "string"), ("amount", "double"), ("country", "string")]),
+        # Drops a field: fine under BACKWARD; it is a change the history records.
+        _dataset("2025-03", [("id", "string")]),
+        # Adds back the dropped field against the version just above, in the same batch.
+        _dataset("2025-04", [("id", "string"), ("amount", "double")]),
+    ]
+    report = reg.apply_many(docs, atomic=False, batch_size=50)
+    refused = {e.ref: e.error for e in report.errors}
+    assert set(refused) == {"dataset:ml/events@2025-02", "dataset:ml/events@2025-04"}
+    assert "BACKWARD" in str(refused["dataset:ml/events@2025-02"].problems[0].message)
+    assert report.counts()["created"] == 21
+    if parallel:
+        assert reg.extension(BulkPreparer)._proc is not None
+    history = [c for c in reg.changes() if c.op == "dataset.schema"]
+    assert [c.ref for c in history] == ["dataset:ml/events@2025-03"]
+    assert history[0].detail["previous"] == "2025-01"
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_derived_status_is_written_with_the_entry(
+    open_registry: OpenRegistry, parallel: bool
+) -> None:
+    reg = open_registry(parallel_prepare_min=10 if parallel else 0, prepare_workers=1)
+    source = 'resource "aws_instance" "app" {\n  instance_type = "m5.large"\n}\n'
+    docs = [build_doc(f"service:shop/s-{i}@1.0.0") for i in range(20)]
+    docs.append(
+        build_doc(
+            "infra:shop/stack@1.0.0",
+            spec={"templateType": "terraform", "providers": ["aws"], "source": source},
+        )
+    )
+    reg.apply_many(docs, atomic=False, batch_size=50)
+    entry = reg.get("infra:shop/stack@1.0.0")
+    assert entry.status["infra"]["resourceTypes"] == {"aws_instance": 1}
+    # An update replaces the derived keys and keeps the others.
+    reg.store.set_status(entry.ref, {"note": "kept"}, actor="test")
+    bigger = source + 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n'
+    docs[-1]["spec"]["source"] = bigger
+    reg.apply_many(docs, atomic=False, batch_size=50)
+    entry = reg.get("infra:shop/stack@1.0.0")
+    assert entry.revision == 2
+    assert entry.status["infra"]["resourceTypes"] == {"aws_instance": 1, "aws_s3_bucket": 1}
+    assert entry.status["note"] == "kept"

@@ -24,7 +24,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from types import CodeType
@@ -84,15 +84,20 @@ def prepare_batches(
         and BulkPreparer.usable(registry)
     )
     source = itertools.chain(head, it)
-    if not parallel:
-        yield from _local_batches(pipeline, _chunks(source, size))
-        return
-    yield from registry.extension(BulkPreparer).batches(source, size, share=share)
+    inner = (
+        registry.extension(BulkPreparer).batches(source, size, share=share)
+        if parallel
+        else _local_batches(pipeline, _chunks(source, size))
+    )
+    # Rules that read the store run here, per batch, on what is committed by now.
+    with closing(inner):
+        for start, chunk, prepared in inner:
+            yield start, chunk, pipeline.check_batch(prepared)
 
 
 def _local_batches(
     pipeline: WritePipeline, chunks: Iterator[tuple[int, list[Any]]]
-) -> Iterator[Batch]:
+) -> Generator[Batch, None, None]:
     for start, chunk in chunks:
         with paused_gc():
             prepared = [_prepare_here(pipeline, d) for d in chunk]
@@ -101,7 +106,7 @@ def _local_batches(
 
 def _prepare_here(pipeline: WritePipeline, doc: Any) -> Prepared:
     try:
-        return pipeline.prepare(doc, "apply")
+        return pipeline.prepare(doc, "apply", batch_rules=False)
     except HyperRegistryError as exc:
         return exc
 
@@ -153,7 +158,9 @@ class BulkPreparer:
                 return None
         return self._proc
 
-    def batches(self, source: Iterator[Any], size: int, *, share: bool = False) -> Iterator[Batch]:
+    def batches(
+        self, source: Iterator[Any], size: int, *, share: bool = False
+    ) -> Generator[Batch, None, None]:
         if not self._busy.acquire(blocking=False):  # another thread's bulk write has it
             yield from _local_batches(self._registry.pipeline, _chunks(source, size))
             return
@@ -162,7 +169,9 @@ class BulkPreparer:
         finally:
             self._busy.release()
 
-    def _batches(self, source: Iterator[Any], size: int, share: bool) -> Iterator[Batch]:
+    def _batches(
+        self, source: Iterator[Any], size: int, share: bool
+    ) -> Generator[Batch, None, None]:
         pipeline = self._registry.pipeline
         proc = self._worker()
         chunks = _chunks(source, size)
@@ -365,7 +374,7 @@ def _prepare_chunk(payload: bytes) -> list[Any]:
                 out.append(None)
                 continue
             try:
-                out.append(_to_wire(pipeline.prepare(doc, "apply")))
+                out.append(_to_wire(pipeline.prepare(doc, "apply", batch_rules=False)))
             except HyperRegistryError as exc:
                 out.append(exc)
     gc.collect(0)
@@ -384,13 +393,14 @@ def _to_wire(p: PreparedWrite) -> tuple[Any, ...]:
             for r in p.relations
         ],
         p.aliases,
+        p.status,
     )  # fmt: skip
 
 
 def _from_wire(ans: Any) -> Prepared:
     if isinstance(ans, HyperRegistryError):
         return ans
-    kind, ns, name, version, body_json, chash, versioning, owner, title, rels, aliases = ans
+    kind, ns, name, version, body_json, chash, versioning, owner, title, rels, aliases, status = ans
     return PreparedWrite(
         op="apply",
         ref=Ref(kind, ns, name, version),
@@ -401,6 +411,7 @@ def _from_wire(ans: Any) -> Prepared:
         title=title,
         relations=[RelationRow(d, Ref(k, ns, n, v), o) for d, k, ns, n, v, o in rels],
         aliases=aliases,
+        status=status,
     )
 
 

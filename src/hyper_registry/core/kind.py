@@ -8,7 +8,7 @@ to changes. Nothing outside a kind's package knows the kind's fields.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from hyper_registry.core.registry import Registry
+    from hyper_registry.store.base import PreparedWrite
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,19 @@ class RuleContext:
 Rule = Callable[[Any, Document, RuleContext], Iterable[Problem]]
 """A rule gets the validated Spec model, the document and the context; it yields problems."""
 
+StatusOf = Callable[[Any, Document, RuleContext], Mapping[str, Any]]
+"""Status keys derived from a document alone (a module's inventory, a template's parse).
+
+Computed while the document is prepared (in a bulk worker process too) and stored with
+the entry's row in the same statement: an update replaces these keys and keeps the
+others (health, findings)."""
+
+BatchRule = Callable[["Registry", "Sequence[PreparedWrite]"], Mapping[int, list[Problem]]]
+"""A rule that reads the store, run over a batch of prepared writes of one kind in the
+committing process, just before the commit: one query for the batch instead of one per
+document, and it sees the batch's own earlier documents. It answers problems by position
+in the sequence it was given; it may attach change-log ``records`` to the items."""
+
 
 @dataclass(frozen=True)
 class KindSpec:
@@ -62,6 +76,8 @@ class KindSpec:
     implied_relations: Callable[[Any], Iterable[ImpliedRelation]] | None = None
     aliases: Callable[[Any], Iterable[str]] | None = None
     needs_previous: bool = False
+    status_of: StatusOf | None = None
+    batch_rules: tuple[BatchRule, ...] = ()
     operations: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     in_transaction: Callable[[Registry, Connection, Entry], None] | None = None
     """Derived data of a created or updated entry (its own tables, ``status`` keys), written

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
 from hyper_registry.core.envelope import Document, canonical_json, content_hash
-from hyper_registry.core.errors import Invalid, ItemError, Problem, TooLarge
+from hyper_registry.core.errors import HyperRegistryError, Invalid, ItemError, Problem, TooLarge
 from hyper_registry.core.kind import RuleContext
 from hyper_registry.core.kinds import KindCatalog
 from hyper_registry.core.ref import Ref, name_problem
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Sequence[WriteResult]], None]
+T = TypeVar("T")
 
 
 class WritePipeline:
@@ -72,7 +73,10 @@ class WritePipeline:
         op: WriteOp = "apply",
         *,
         expected_revision: int | None = None,
+        batch_rules: bool = True,
     ) -> PreparedWrite:
+        """Validate one document into a write. ``batch_rules=False``: the caller runs the
+        kinds' batch rules itself (``check_batch``) over many prepared writes at once."""
         doc = self.parse(raw)
         kind = self.kinds.get(doc.kind)
         problems: list[Problem] = []
@@ -118,7 +122,7 @@ class WritePipeline:
                 f"the document is {len(body_json)} bytes; the limit is "
                 f"{self.settings.max_document_bytes}"
             )
-        return PreparedWrite(
+        item = PreparedWrite(
             op=op,
             ref=doc.ref,
             body=body,
@@ -130,7 +134,41 @@ class WritePipeline:
             relations=rels,
             aliases=aliases,
             expected_revision=expected_revision,
+            status=dict(kind.status_of(spec, doc, ctx)) if kind.status_of else None,
         )
+        if batch_rules and kind.batch_rules:
+            checked = self.check_batch([item])[0]
+            if isinstance(checked, HyperRegistryError):
+                raise checked
+        return item
+
+    def check_batch(self, items: Sequence[PreparedWrite | T]) -> list[PreparedWrite | T | Invalid]:
+        """Run the kinds' batch rules (rules that read the store) over prepared writes.
+
+        Items that are not writes (refusals already) pass through; a write a rule refuses
+        becomes an :class:`Invalid` naming every problem.
+        """
+        by_kind: dict[str, list[int]] = {}
+        for i, item in enumerate(items):
+            if (
+                isinstance(item, PreparedWrite)
+                and item.op != "delete"
+                and self.kinds.get(item.ref.kind).batch_rules
+            ):
+                by_kind.setdefault(item.ref.kind, []).append(i)
+        out: list[PreparedWrite | T | Invalid] = list(items)
+        if not by_kind or self._registry is None:
+            return out
+        for kind_name, positions in by_kind.items():
+            group = [items[i] for i in positions]
+            problems: dict[int, list[Problem]] = {}
+            for rule in self.kinds.get(kind_name).batch_rules:
+                for j, found in rule(self._registry, group).items():  # type: ignore[arg-type]
+                    problems.setdefault(j, []).extend(found)
+            for j, found in problems.items():
+                if found:
+                    out[positions[j]] = Invalid("the document is not valid", problems=found)
+        return out
 
     def prepare_delete(self, ref: Ref, *, expected_revision: int | None = None) -> PreparedWrite:
         self.kinds.get(ref.kind)

@@ -48,6 +48,11 @@ class PreparedWrite:
     aliases: list[str] = field(default_factory=list)
     expected_revision: int | None = None
     actor: str | None = None  # who asked, when items of several callers share one commit
+    status: dict[str, Any] | None = None
+    """Derived status keys (``KindSpec.status_of``), stored with the row."""
+    records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Change-log rows ``(op, detail)`` a batch rule attached, written with the entry when
+    the write creates it (``dataset.schema`` when a new version changes the schema)."""
 
     @cached_property
     def ref_key(self) -> str:
@@ -280,6 +285,13 @@ class Store(Protocol):
     def latest(self, ref: Ref) -> Entry | None: ...
 
     def versions(self, ref: Ref) -> list[Entry]: ...
+
+    def specs_of(
+        self, kind: str, names: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]:
+        """``(version, spec)`` of every stored version of each ``(namespace, name)`` of
+        ``kind``, newest first: what a batch rule compares a batch against, in one read."""
+        ...
 
     def aliases(self, ref: Ref) -> dict[str, str]: ...
 

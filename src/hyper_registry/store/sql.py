@@ -389,6 +389,31 @@ class SqlStore:
             ).all()
         return [row_to_entry(r) for r in rows]
 
+    def specs_of(
+        self, kind: str, names: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]:
+        wanted = sorted(set(names))
+        out: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+        if not wanted:
+            return out
+        by_ns: dict[str, list[str]] = {}
+        for ns, name in wanted:
+            by_ns.setdefault(ns, []).append(name)
+        with self._read() as conn:
+            for ns, ns_names in by_ns.items():
+                for i in range(0, len(ns_names), CHUNK):
+                    rows = conn.execute(
+                        sa.select(entries.c.name, entries.c.version, entries.c.body)
+                        .where(entries.c.kind == kind)
+                        .where(entries.c.namespace == ns)
+                        .where(entries.c.name.in_(ns_names[i : i + CHUNK]))
+                        .order_by(entries.c.name, entries.c.version_key.desc())
+                    ).all()
+                    for name, version, body in rows:
+                        spec = orjson.loads(body).get("spec") or {}
+                        out.setdefault((ns, name), []).append((version, spec))
+        return out
+
     def aliases(self, ref: Ref) -> dict[str, str]:
         with self._read() as conn:
             rows = conn.execute(

@@ -146,7 +146,7 @@ def _write_segment(
                     "owner": item.owner,
                     "title": item.title,
                     "body": item.body_json,
-                    "status": "{}",
+                    "status": dumps(item.status) if item.status else "{}",
                     "revision": 1,
                     "content_hash": item.content_hash,
                     "created_at": now_s,
@@ -168,6 +168,7 @@ def _write_segment(
                     "owner": item.owner,
                     "title": item.title,
                     "body": item.body_json,
+                    "status": _merged_status(row.status, item.status),
                     "content_hash": item.content_hash,
                     "updated_at": now_s,
                 }
@@ -189,11 +190,16 @@ def _write_segment(
         for (index, item, uid), entry_id, params in zip(insert_items, ids, inserts, strict=True):
             res = WriteResult(
                 index, item.ref, "created", uid, 1,
-                build=partial(_entry_from, item, uid, 1, params["created_at"], now_s, "{}"),
+                build=partial(
+                    _entry_from, item, uid, 1, params["created_at"], now_s, params["status"]
+                ),
             )  # fmt: skip
             results.append(res)
             change_rows.append(_change(now_s, actor, "create", item, uid, 1))
             change_targets.append(res)
+            for op, extra in item.records:
+                change_rows.append(_change(now_s, actor, op, item, uid, 1, extra))
+                change_targets.append(None)
             relation_rows.extend(_relation_rows(entry_id, item))
             touched_names.add(item.ref.name)
 
@@ -207,6 +213,7 @@ def _write_segment(
                 owner=sa.bindparam("owner"),
                 title=sa.bindparam("title"),
                 body=sa.bindparam("body"),
+                status=sa.bindparam("status"),
                 content_hash=sa.bindparam("content_hash"),
                 updated_at=sa.bindparam("updated_at"),
                 revision=entries.c.revision + 1,
@@ -223,9 +230,10 @@ def _write_segment(
             if row.id not in by_id:
                 continue
             rev = row.revision + 1
+            status = by_id[row.id]["status"]
             res = WriteResult(
                 index, item.ref, "updated", row.uid, rev,
-                build=partial(_entry_from, item, row.uid, rev, row.created_at, now_s, row.status),
+                build=partial(_entry_from, item, row.uid, rev, row.created_at, now_s, status),
             )  # fmt: skip
             results.append(res)
             change_rows.append(_change(now_s, actor, "update", item, row.uid, rev))
@@ -523,6 +531,15 @@ def _entry_from(
     body["status"] = orjson.loads(status) if status else {}
     body.pop("apiVersion", None)
     return Entry.model_validate(body)
+
+
+def _merged_status(stored: str | None, derived: dict[str, Any] | None) -> str | None:
+    """The stored status with the derived keys of a new content replacing theirs."""
+    if not derived:
+        return stored
+    status = orjson.loads(stored) if stored else {}
+    status.update(derived)
+    return dumps(status)
 
 
 def set_status_key(conn: sa.Connection, uid: str, key: str, value: Any) -> None:

@@ -8,7 +8,7 @@ from hyper_registry.kinds.dataset.rules import (
     implied_relations,
     names_are_unique,
     not_derived_from_itself,
-    schema_is_compatible,
+    schemas_are_compatible,
 )
 from hyper_registry.kinds.dataset.spec import (
     COMPATIBILITY_MODES,
@@ -25,7 +25,8 @@ KIND = KindSpec(
     spec_model=DatasetSpec,
     description="A dataset version: format, location, schema, compatibility, quality and lineage.",
     versioning="time",
-    rules=(names_are_unique, not_derived_from_itself, schema_is_compatible),
+    rules=(names_are_unique, not_derived_from_itself),
+    batch_rules=(schemas_are_compatible,),
     implied_relations=implied_relations,
     in_transaction=in_transaction,
     on_registered=on_registered,

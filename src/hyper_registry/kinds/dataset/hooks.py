@@ -1,10 +1,9 @@
-"""What happens after a dataset version is written: lineage edges, schema history, quality alerts.
+"""What happens when a dataset version is written: lineage edges and quality alerts.
 
 * The transformations a spec declares become lineage edges (``ml_lineage_edges``,
   job key ``spec:<job>``), so the lineage graph shows them like OpenLineage jobs.
-* A newly created version whose schema differs from the previous version's records a
-  ``dataset.schema`` change-log row with the diff; a version accepted with
-  ``forceIncompatible`` records ``dataset.forced`` with every reason it broke.
+* (The schema history, ``dataset.schema`` and ``dataset.forced`` change-log rows, is
+  written with the version itself: see ``rules.schemas_are_compatible``.)
 * A quality dimension under its threshold records ``dataset.quality`` naming the dataset,
   the breaches and every downstream consumer (datasets, models, services), found
   through lineage. The same breaches are not raised twice in a row for a version.
@@ -20,7 +19,6 @@ import sqlalchemy as sa
 
 from hyper_registry.core.envelope import Entry
 from hyper_registry.core.ids import timestamp
-from hyper_registry.kinds.dataset import evolution
 from hyper_registry.kinds.dataset.spec import DatasetSpec
 from hyper_registry.kinds.dataset.tables import lineage_edges, quality_state, upsert_edge, write_tx
 
@@ -40,13 +38,9 @@ def in_transaction(registry: Registry, conn: sa.Connection, entry: Entry) -> Non
 
 def on_registered(registry: Registry, entry: Entry) -> None:
     raw = entry.spec
-    if not (raw.get("schema") or raw.get("qualityThresholds")):
+    if not raw.get("qualityThresholds"):
         return  # nothing to derive: keeps bulk writes of plain datasets cheap
-    spec = DatasetSpec.model_validate(raw)
-    if entry.revision == 1 and spec.schema_ is not None:
-        _schema_history(registry, entry, spec)
-    if spec.qualityThresholds is not None:
-        check_quality(registry, entry, spec)
+    check_quality(registry, entry, DatasetSpec.model_validate(raw))
 
 
 def on_unregistered(registry: Registry, entry: Entry) -> None:
@@ -83,40 +77,6 @@ def _spec_edges(conn: sa.Connection, entry: Entry, spec: DatasetSpec) -> None:
                     event_time=timestamp(),
                     columns=None,
                 )
-
-
-def _schema_history(registry: Registry, entry: Entry, spec: DatasetSpec) -> None:
-    from hyper_registry.kinds.dataset.rules import earlier_schemas
-
-    assert spec.schema_ is not None
-    earlier = earlier_schemas(registry, entry.ref, older_only=True)
-    if not earlier:
-        return
-    changes = evolution.diff(earlier[0][1], spec.schema_)
-    if changes:
-        registry.store.record(
-            actor=ACTOR,
-            op="dataset.schema",
-            ref=str(entry.ref),
-            kind="dataset",
-            namespace=entry.metadata.namespace,
-            detail={"previous": earlier[0][0], "changes": changes},
-        )
-    if spec.forceIncompatible is not None:
-        reasons = evolution.check(spec.compatibility, spec.schema_, earlier)
-        if reasons:
-            registry.store.record(
-                actor=ACTOR,
-                op="dataset.forced",
-                ref=str(entry.ref),
-                kind="dataset",
-                namespace=entry.metadata.namespace,
-                detail={
-                    "mode": spec.compatibility,
-                    "reason": spec.forceIncompatible,
-                    "incompatibilities": [r.text() for r in reasons],
-                },
-            )
 
 
 def check_quality(registry: Registry, entry: Entry, spec: DatasetSpec | None = None) -> int | None:

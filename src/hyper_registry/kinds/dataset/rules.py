@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
+import orjson
 from pydantic import ValidationError
 
 from hyper_registry.core.envelope import Document
@@ -17,6 +18,7 @@ from hyper_registry.kinds.dataset.spec import DatasetSpec, Schema
 
 if TYPE_CHECKING:
     from hyper_registry.core.registry import Registry
+    from hyper_registry.store.base import PreparedWrite
 
 
 def _sources(spec: DatasetSpec) -> Iterator[tuple[Loc, Ref]]:
@@ -81,48 +83,119 @@ def earlier_schemas(
     return out
 
 
-def schema_is_compatible(spec: DatasetSpec, doc: Document, ctx: RuleContext) -> Iterator[Problem]:
+def schemas_are_compatible(
+    registry: Registry, items: Sequence[PreparedWrite]
+) -> dict[int, list[Problem]]:
     """A new schema keeps the dataset's compatibility mode, unless ``forceIncompatible`` says why not.
 
-    Every reason is listed, then the downstream consumers the change would break.
+    A batch rule: the stored versions of every dataset named in the batch are read at once,
+    and a version earlier in the same batch counts as stored. Every reason is listed, then
+    the downstream consumers the change would break. A new version whose schema differs
+    from the previous one gets a ``dataset.schema`` change-log row with the diff (and
+    ``dataset.forced`` with every reason it broke, when it was forced).
     """
-    if spec.schema_ is None or spec.compatibility == "NONE" or ctx.registry is None:
-        return
-    if spec.forceIncompatible is not None:
-        return
-    prev = ctx.previous or ctx.registry.store.latest(doc.ref)
-    if (
-        prev is not None
-        and prev.metadata.version == doc.metadata.version
-        and prev.spec.get("schema") == doc.spec.get("schema")
-        and prev.spec.get("compatibility") == doc.spec.get("compatibility")
-    ):
-        return  # the latest version rewritten with the schema it was accepted with
-    earlier = earlier_schemas(ctx.registry, doc.ref)
+    specs: list[DatasetSpec | None] = []
+    raws: list[dict[str, Any]] = []
+    for item in items:
+        body = item.body if item.body is not None else orjson.loads(item.body_json or "{}")
+        raws.append(body.get("spec") or {})
+        specs.append(DatasetSpec.model_validate(raws[-1]) if raws[-1].get("schema") else None)
+    names = [(it.ref.namespace, it.ref.name) for it, sp in zip(items, specs, strict=True) if sp]
+    if not names:
+        return {}
+    stored = registry.store.specs_of("dataset", names)
+    # (version, spec) of each name, newest first; the batch's own accepted versions in front.
+    known: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {
+        key: list(versions) for key, versions in stored.items()
+    }
+    out: dict[int, list[Problem]] = {}
+    for i, (item, spec, raw) in enumerate(zip(items, specs, raws, strict=True)):
+        if spec is None or spec.schema_ is None:
+            continue
+        key = (item.ref.namespace, item.ref.name)
+        versions = known.setdefault(key, [])
+        same = [s for v, s in versions if v == item.ref.version]
+        rewrite = bool(same) and versions[0][0] == item.ref.version
+        earlier = _schemas(v for v in versions if v[0] != item.ref.version)
+        if not (
+            rewrite
+            and same[0].get("schema") == raw.get("schema")
+            and same[0].get("compatibility") == raw.get("compatibility")
+        ):
+            problems = _incompatibilities(registry, item, spec, earlier)
+            if problems:
+                out[i] = problems
+                continue
+        if not same and earlier:
+            item.records.extend(_history(spec, earlier))
+        if not same:
+            versions.insert(0, (item.ref.version or "", raw))
+    return out
+
+
+def _schemas(versions: Iterable[tuple[str, dict[str, Any]]]) -> list[tuple[str, Schema]]:
+    out: list[tuple[str, Schema]] = []
+    for version, raw in versions:
+        if not raw.get("schema"):
+            continue
+        try:
+            old = DatasetSpec.model_validate(raw).schema_
+        except ValidationError:  # written under older rules: nothing to compare against
+            continue
+        if old is not None:
+            out.append((version, old))
+    return out
+
+
+def _incompatibilities(
+    registry: Registry, item: PreparedWrite, spec: DatasetSpec, earlier: list[tuple[str, Schema]]
+) -> list[Problem]:
+    assert spec.schema_ is not None
+    if spec.compatibility == "NONE" or spec.forceIncompatible is not None:
+        return []
     reasons = evolution.check(spec.compatibility, spec.schema_, earlier)
     if not reasons:
-        return
-    for reason in reasons:
-        yield Problem(
-            ("spec", "schema"),
-            f"{spec.compatibility}: {reason.text()}",
-            "incompatible-schema",
-        )
-    consumers = downstream_of(ctx.registry, doc.ref.unversioned)
+        return []
+    problems = [
+        Problem(("spec", "schema"), f"{spec.compatibility}: {r.text()}", "incompatible-schema")
+        for r in reasons
+    ]
+    consumers = downstream_of(registry, item.ref.unversioned)
     if consumers:
         shown = ", ".join(consumers[:20]) + (" ..." if len(consumers) > 20 else "")
-        yield Problem(
-            ("spec", "schema"),
+        why = (
             f"consumers that would break: {shown}; set spec.forceIncompatible to a reason "
-            "to accept the change anyway",
-            "incompatible-schema",
+            "to accept the change anyway"
         )
     else:
-        yield Problem(
-            ("spec", "schema"),
-            "set spec.forceIncompatible to a reason to accept the change anyway",
-            "incompatible-schema",
-        )
+        why = "set spec.forceIncompatible to a reason to accept the change anyway"
+    problems.append(Problem(("spec", "schema"), why, "incompatible-schema"))
+    return problems
+
+
+def _history(
+    spec: DatasetSpec, earlier: list[tuple[str, Schema]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Change-log rows of a new version: its schema diff, and what a forced change broke."""
+    assert spec.schema_ is not None
+    records: list[tuple[str, dict[str, Any]]] = []
+    changes = evolution.diff(earlier[0][1], spec.schema_)
+    if changes:
+        records.append(("dataset.schema", {"previous": earlier[0][0], "changes": changes}))
+    if spec.forceIncompatible is not None:
+        reasons = evolution.check(spec.compatibility, spec.schema_, earlier)
+        if reasons:
+            records.append(
+                (
+                    "dataset.forced",
+                    {
+                        "mode": spec.compatibility,
+                        "reason": spec.forceIncompatible,
+                        "incompatibilities": [r.text() for r in reasons],
+                    },
+                )
+            )
+    return records
 
 
 def downstream_of(registry: Registry, ref: Ref) -> list[str]:

@@ -1,16 +1,17 @@
 """The ``infra`` kind: Terraform, Helm, CloudFormation and Ansible templates.
 
 Templates are really parsed at registration (``rules.template_parses``: a syntax error
-refuses the document); after commit the parse, the resources and a cost summary go into
-the entry's status and the ``infra_resources`` table (``service.InfraService``).
+refuses the document); the parse and a cost summary go into the entry's status with the
+write (``status_of``), and its resources into the ``infra_resources`` table in the same
+transaction (``service.InfraService``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hyper_registry.core.envelope import Entry
-from hyper_registry.core.kind import KindSpec
+from hyper_registry.core.envelope import Document, Entry
+from hyper_registry.core.kind import KindSpec, RuleContext
 from hyper_registry.kinds.infra import resources as _resources  # noqa: F401 - declares the table
 from hyper_registry.kinds.infra.rules import no_repeats, template_parses
 from hyper_registry.kinds.infra.spec import TEMPLATE_TYPES, InfraSpec
@@ -30,6 +31,12 @@ def infra_service(registry: Registry) -> Any:
 
 def _written(registry: Registry, conn: Connection, entry: Entry) -> None:
     infra_service(registry).on_written(conn, entry)
+
+
+def _status(spec: InfraSpec, doc: Document, ctx: RuleContext) -> dict[str, Any]:
+    from hyper_registry.kinds.infra.service import STATUS_KEY, derived_status
+
+    return {STATUS_KEY: derived_status(doc.spec)}
 
 
 def _unregistered(registry: Registry, entry: Entry) -> None:
@@ -68,6 +75,7 @@ KIND = KindSpec(
         "find": _find,
         "deploys": _deploys,
     },
+    status_of=_status,
     in_transaction=_written,
     on_unregistered=_unregistered,
 )

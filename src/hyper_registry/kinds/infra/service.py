@@ -18,7 +18,6 @@ from hyper_registry.core.ref import Ref
 from hyper_registry.kinds.infra import cost, resources
 from hyper_registry.kinds.infra.model import Parsed
 from hyper_registry.kinds.infra.rules import parsed_for
-from hyper_registry.store.writer import set_status_key
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -27,6 +26,40 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STATUS_KEY = "infra"
+
+
+def parse_spec(spec: dict[str, Any]) -> Parsed:
+    """The parse of a spec's inline template (a note only, for one given by digest)."""
+    if not isinstance(spec.get("source"), str):
+        parsed = Parsed(templateType=str(spec.get("templateType", "")))
+        parsed.note(
+            "warning",
+            "the template is given by digest; it is not stored here, so it was not parsed",
+            "by-digest",
+        )
+        return parsed
+    return parsed_for(spec["templateType"], spec["source"], spec.get("parameters") or {})
+
+
+def derived_status(spec: dict[str, Any]) -> dict[str, Any]:
+    """``status.infra`` of a template: its parse, resource counts and cost summary."""
+    parsed = parse_spec(spec)
+    estimate = cost.estimate(parsed, parameters=spec.get("parameters") or {})
+    types = Counter(r.type for r in parsed.resources)
+    return {
+        "templateType": parsed.templateType,
+        "resourceCount": len(parsed.resources),
+        "resourceTypes": dict(sorted(types.items())),
+        "providers": parsed.providers,
+        "cost": {
+            "total": estimate["total"],
+            "currency": estimate["currency"],
+            "breakdown": estimate["breakdown"],
+            "unpriced": len(estimate["unpriced"]),
+            "catalogue": cost.shipped_catalogue()["date"],
+        },
+        "parsed": parsed.summary(),
+    }
 
 
 class InfraService:
@@ -43,24 +76,15 @@ class InfraService:
         stored = entry.status.get(STATUS_KEY, {}).get("parsed")
         if isinstance(stored, dict):
             return Parsed.model_validate(stored)
-        spec = entry.spec
-        if not isinstance(spec.get("source"), str):
-            parsed = Parsed(templateType=str(spec.get("templateType", "")))
-            parsed.note(
-                "warning",
-                "the template is given by digest; it is not stored here, so it was not parsed",
-                "by-digest",
-            )
-            return parsed
-        return parsed_for(spec["templateType"], spec["source"], spec.get("parameters") or {})
+        return parse_spec(entry.spec)
 
     def on_written(self, conn: Connection, entry: Entry) -> None:
-        """Resources and ``status.infra`` of a written template, inside the write's transaction."""
-        spec = entry.spec
-        if isinstance(spec.get("source"), str):
-            parsed = parsed_for(spec["templateType"], spec["source"], spec.get("parameters") or {})
-        else:
-            parsed = self.parsed(entry.model_copy(update={"status": {}}))
+        """The resource rows of a written template, inside the write's transaction.
+
+        The parse comes from ``status.infra``, derived when the document was prepared
+        (``derived_status``): a template is parsed once per write, wherever it was prepared.
+        """
+        parsed = self.parsed(entry)
         md = entry.metadata
         resources.replace_in(
             conn,
@@ -71,23 +95,6 @@ class InfraService:
             parsed.templateType,
             parsed.resources,
         )
-        estimate = cost.estimate(parsed, parameters=spec.get("parameters") or {})
-        types = Counter(r.type for r in parsed.resources)
-        summary = {
-            "templateType": parsed.templateType,
-            "resourceCount": len(parsed.resources),
-            "resourceTypes": dict(sorted(types.items())),
-            "providers": parsed.providers,
-            "cost": {
-                "total": estimate["total"],
-                "currency": estimate["currency"],
-                "breakdown": estimate["breakdown"],
-                "unpriced": len(estimate["unpriced"]),
-                "catalogue": cost.shipped_catalogue()["date"],
-            },
-            "parsed": parsed.summary(),
-        }
-        set_status_key(conn, entry.uid, STATUS_KEY, summary)
 
     def on_unregistered(self, entry: Entry) -> None:
         resources.remove(self.registry.store.engine, entry.uid)

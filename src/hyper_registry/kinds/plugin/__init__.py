@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hyper_registry.core.kind import KindSpec
 from hyper_registry.kinds.plugin import tables as _tables  # noqa: F401  (declares the table)
-from hyper_registry.kinds.plugin.hooks import in_transaction
+from hyper_registry.kinds.plugin.hooks import status_of
 from hyper_registry.kinds.plugin.rules import module_is_valid, no_repeats
 from hyper_registry.kinds.plugin.spec import PERMISSIONS, Module, PluginSpec
 
@@ -17,7 +17,7 @@ KIND = KindSpec(
     # Not for the previous version: the pipeline hands rules of such kinds the registry,
     # which module_is_valid needs to read an uploaded module by its digest.
     needs_previous=True,
-    in_transaction=in_transaction,
+    status_of=status_of,
 )
 
 __all__ = ["KIND", "PERMISSIONS", "Module", "PluginSpec"]

@@ -1,21 +1,19 @@
-"""When a plugin is written: its module's inventory goes into ``status.wasm``."""
+"""What a plugin's status says of its module: the inventory in ``status.wasm``."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
 
-from hyper_registry.core.envelope import Entry
+from hyper_registry.core.envelope import Document
 from hyper_registry.core.errors import HyperRegistryError, Problem
+from hyper_registry.core.kind import RuleContext
 from hyper_registry.kinds.plugin.compile_cache import wasmtime_version
 from hyper_registry.kinds.plugin.inspect import MalformedModule
 from hyper_registry.kinds.plugin.permissions import check
 from hyper_registry.kinds.plugin.spec import PluginSpec
-from hyper_registry.store.writer import set_status_key
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from hyper_registry.core.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -48,7 +46,12 @@ def module_status(registry: Registry, spec: PluginSpec) -> dict[str, Any]:
     return {"runnable": False, "problems": [p.to_dict() for p in problems]}
 
 
-def in_transaction(registry: Registry, conn: Connection, entry: Entry) -> None:
-    """The module's inventory goes into ``status.wasm`` inside the write's transaction."""
-    spec = PluginSpec.model_validate(entry.spec)
-    set_status_key(conn, entry.uid, STATUS_KEY, module_status(registry, spec))
+def status_of(spec: PluginSpec, doc: Document, ctx: RuleContext) -> dict[str, Any]:
+    """``status.wasm``: the module's inventory, derived when the document is prepared.
+
+    Plugins are prepared where the registry is (the kind reads uploaded modules from
+    its blob store), so the inspection ``module_is_valid`` just made is reused here.
+    """
+    if ctx.registry is None:  # pragma: no cover - plugins are never prepared without one
+        return {}
+    return {STATUS_KEY: module_status(ctx.registry, spec)}
