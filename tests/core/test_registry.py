@@ -222,12 +222,13 @@ def test_versioning_comes_from_the_kind(reg: Registry) -> None:
 # -- in-transaction hooks --------------------------------------------------------------
 
 
-def _sized(registry: Registry, conn: Any, entry: Entry) -> None:
+def _sized(registry: Registry, conn: Any, entries: Sequence[Entry]) -> None:
     from hyper_registry.store.writer import set_status_key
 
-    if entry.spec.get("size") == 9:
-        raise RuntimeError("the derived data cannot be written")
-    set_status_key(conn, entry.uid, "size", {"doubled": 2 * entry.spec.get("size", 1)})
+    for entry in entries:
+        if entry.spec.get("size") == 9:
+            raise RuntimeError("the derived data cannot be written")
+        set_status_key(conn, entry.uid, "size", {"doubled": 2 * entry.spec.get("size", 1)})
 
 
 DERIVED = KindSpec(

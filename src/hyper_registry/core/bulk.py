@@ -7,7 +7,8 @@ worker process prepares the next batches while this process commits the current
 one, so the two halves of the write pipeline run on two cores. Nothing else changes:
 the same ``prepare`` runs there, results and refusals come back per document in input
 order, and every commit (one transaction per batch, after-commit hooks) happens here.
-Documents of kinds whose rules read the store (``needs_previous``) are prepared here.
+Documents of kinds whose rules read the store (``needs_previous``, ``reads_registry``) are
+prepared here; rules that read the store for a whole batch (``batch_rules``) run here too.
 """
 
 from __future__ import annotations
@@ -346,7 +347,7 @@ def _worker_init(settings_json: str) -> None:
     settings: Settings = Settings.model_validate_json(settings_json)
     kinds = KindCatalog(builtin_kinds())
     _PIPELINE = WritePipeline(kinds, _NoStore(), settings)  # type: ignore[arg-type]
-    _LOCAL = frozenset(k.name for k in kinds if k.needs_previous)
+    _LOCAL = frozenset(k.name for k in kinds if k.needs_previous or k.reads_registry)
     gc.freeze()  # what the worker imported is never garbage
 
 

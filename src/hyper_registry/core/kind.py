@@ -76,13 +76,18 @@ class KindSpec:
     implied_relations: Callable[[Any], Iterable[ImpliedRelation]] | None = None
     aliases: Callable[[Any], Iterable[str]] | None = None
     needs_previous: bool = False
+    reads_registry: bool = False
+    """Rules read through ``RuleContext.registry`` (an uploaded blob...): documents of the
+    kind are prepared in the registry's own process, never in a bulk worker."""
     status_of: StatusOf | None = None
     batch_rules: tuple[BatchRule, ...] = ()
     operations: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-    in_transaction: Callable[[Registry, Connection, Entry], None] | None = None
-    """Derived data of a created or updated entry (its own tables, ``status`` keys), written
-    on the write's connection inside its transaction: it commits or rolls back with the
-    entry, and a bulk write pays no extra commit per entry. An error refuses the write."""
+    in_transaction: Callable[[Registry, Connection, Sequence[Entry]], None] | None = None
+    """Derived data of the entries of this kind a commit created or updated (rows of the
+    kind's own tables), written on the write's connection inside its transaction: it
+    commits or rolls back with the entries, and a bulk write pays one call per batch, not
+    one commit per entry. An error refuses the write. (Status derived from the document
+    alone belongs in ``status_of``.)"""
     on_registered: Callable[[Registry, Entry], None] | None = None
     on_unregistered: Callable[[Registry, Entry], None] | None = None
 

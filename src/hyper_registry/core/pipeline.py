@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
-from hyper_registry.core.envelope import Document, canonical_json, content_hash
+from hyper_registry.core.envelope import Document, Entry, canonical_json, content_hash
 from hyper_registry.core.errors import HyperRegistryError, Invalid, ItemError, Problem, TooLarge
 from hyper_registry.core.kind import RuleContext
 from hyper_registry.core.kinds import KindCatalog
@@ -212,6 +212,7 @@ class WritePipeline:
             return within
 
         def run(conn: Any, results: Sequence[WriteResult | ItemError]) -> None:
+            written: dict[str, list[Entry]] = {}
             for res in results:
                 if (
                     isinstance(res, WriteResult)
@@ -219,7 +220,9 @@ class WritePipeline:
                     and res.ref.kind in hooks
                     and res.entry is not None
                 ):
-                    hooks[res.ref.kind](registry, conn, res.entry)
+                    written.setdefault(res.ref.kind, []).append(res.entry)
+            for kind_name, entries in written.items():
+                hooks[kind_name](registry, conn, entries)
             if within is not None:
                 within(conn, results)
 

@@ -12,7 +12,8 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from hyper_registry.core.envelope import Entry
 from hyper_registry.core.ids import timestamp
 from hyper_registry.kinds.dataset.spec import DatasetSpec
-from hyper_registry.kinds.dataset.tables import lineage_edges, quality_state, upsert_edge, write_tx
+from hyper_registry.kinds.dataset.tables import lineage_edges, quality_state, upsert_edges, write_tx
 
 if TYPE_CHECKING:
     from hyper_registry.core.registry import Registry
@@ -29,11 +30,17 @@ log = logging.getLogger(__name__)
 ACTOR = "registry"
 
 
-def in_transaction(registry: Registry, conn: sa.Connection, entry: Entry) -> None:
-    """The transformations a spec declares become lineage edges, with the write itself."""
-    if not entry.spec.get("transformations"):
-        return
-    _spec_edges(conn, entry, DatasetSpec.model_validate(entry.spec))
+def in_transaction(registry: Registry, conn: sa.Connection, entries: Sequence[Entry]) -> None:
+    """The transformations specs declare become lineage edges, with the write itself."""
+    now = timestamp()
+    rows = [
+        row
+        for entry in entries
+        if entry.spec.get("transformations")
+        for row in _spec_edges(entry, DatasetSpec.model_validate(entry.spec), now)
+    ]
+    if rows:
+        upsert_edges(conn, rows)
 
 
 def on_registered(registry: Registry, entry: Entry) -> None:
@@ -56,9 +63,7 @@ def on_unregistered(registry: Registry, entry: Entry) -> None:
             )
 
 
-def _spec_edges(conn: sa.Connection, entry: Entry, spec: DatasetSpec) -> None:
-    if not any(not t.job.startswith("openlineage://") for t in spec.transformations):
-        return
+def _spec_edges(entry: Entry, spec: DatasetSpec, now: str) -> Iterator[dict[str, Any]]:
     me = str(entry.ref.unversioned)
     for t in spec.transformations:
         if t.job.startswith("openlineage://"):
@@ -66,17 +71,16 @@ def _spec_edges(conn: sa.Connection, entry: Entry, spec: DatasetSpec) -> None:
         outputs = [str(o.unversioned) for o in t.outputs] or [me]
         for out in outputs:
             for src in t.inputs:
-                upsert_edge(
-                    conn,
-                    src_ref=str(src.unversioned),
-                    dst_ref=out,
-                    job_key=f"spec:{t.job}"[:320],
-                    job_namespace="spec",
-                    job_name=t.job,
-                    run_id=None,
-                    event_time=timestamp(),
-                    columns=None,
-                )
+                yield {
+                    "src_ref": str(src.unversioned),
+                    "dst_ref": out,
+                    "job_key": f"spec:{t.job}"[:320],
+                    "job_namespace": "spec",
+                    "job_name": t.job,
+                    "run_id": None,
+                    "event_time": now,
+                    "columns": None,
+                }
 
 
 def check_quality(registry: Registry, entry: Entry, spec: DatasetSpec | None = None) -> int | None:

@@ -94,13 +94,15 @@ def schemas_are_compatible(
     from the previous one gets a ``dataset.schema`` change-log row with the diff (and
     ``dataset.forced`` with every reason it broke, when it was forced).
     """
-    specs: list[DatasetSpec | None] = []
     raws: list[dict[str, Any]] = []
     for item in items:
         body = item.body if item.body is not None else orjson.loads(item.body_json or "{}")
         raws.append(body.get("spec") or {})
-        specs.append(DatasetSpec.model_validate(raws[-1]) if raws[-1].get("schema") else None)
-    names = [(it.ref.namespace, it.ref.name) for it, sp in zip(items, specs, strict=True) if sp]
+    names = [
+        (it.ref.namespace, it.ref.name)
+        for it, raw in zip(items, raws, strict=True)
+        if raw.get("schema")
+    ]
     if not names:
         return {}
     stored = registry.store.specs_of("dataset", names)
@@ -109,14 +111,25 @@ def schemas_are_compatible(
         key: list(versions) for key, versions in stored.items()
     }
     out: dict[int, list[Problem]] = {}
-    for i, (item, spec, raw) in enumerate(zip(items, specs, raws, strict=True)):
-        if spec is None or spec.schema_ is None:
+    for i, (item, raw) in enumerate(zip(items, raws, strict=True)):
+        if not raw.get("schema"):
             continue
-        key = (item.ref.namespace, item.ref.name)
-        versions = known.setdefault(key, [])
+        versions = known.setdefault((item.ref.namespace, item.ref.name), [])
         same = [s for v, s in versions if v == item.ref.version]
+        others = [v for v in versions if v[0] != item.ref.version]
+        if not same:
+            versions.insert(0, (item.ref.version or "", raw))
+        mode = raw.get("compatibility", "BACKWARD")
+        if (
+            others
+            and not str(mode).endswith("_TRANSITIVE")
+            and others[0][1].get("schema") == raw["schema"]
+            and others[0][1].get("compatibility", "BACKWARD") == mode
+        ):
+            continue  # the schema of the version before, unchanged: nothing to check or record
+        spec = DatasetSpec.model_validate(raw)
+        earlier = _schemas(others)
         rewrite = bool(same) and versions[0][0] == item.ref.version
-        earlier = _schemas(v for v in versions if v[0] != item.ref.version)
         if not (
             rewrite
             and same[0].get("schema") == raw.get("schema")
@@ -125,11 +138,11 @@ def schemas_are_compatible(
             problems = _incompatibilities(registry, item, spec, earlier)
             if problems:
                 out[i] = problems
+                if not same:
+                    versions.pop(0)  # refused: later versions of the batch do not see it
                 continue
         if not same and earlier:
             item.records.extend(_history(spec, earlier))
-        if not same:
-            versions.insert(0, (item.ref.version or "", raw))
     return out
 
 

@@ -9,8 +9,9 @@ breach is not raised again on every write).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -132,3 +133,9 @@ def upsert_edge(
             "columns": columns,
         },
     )
+
+
+def upsert_edges(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``upsert_edge`` for many edges at once (one ``executemany``)."""
+    if rows:
+        conn.execute(_UPSERT_EDGE, list(rows))

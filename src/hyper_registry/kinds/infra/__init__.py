@@ -8,6 +8,7 @@ transaction (``service.InfraService``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from hyper_registry.core.envelope import Document, Entry
@@ -29,8 +30,10 @@ def infra_service(registry: Registry) -> Any:
     return registry.extension(InfraService)
 
 
-def _written(registry: Registry, conn: Connection, entry: Entry) -> None:
-    infra_service(registry).on_written(conn, entry)
+def _written(registry: Registry, conn: Connection, entries: Sequence[Entry]) -> None:
+    service = infra_service(registry)
+    for entry in entries:
+        service.on_written(conn, entry)
 
 
 def _status(spec: InfraSpec, doc: Document, ctx: RuleContext) -> dict[str, Any]:

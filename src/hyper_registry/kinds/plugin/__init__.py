@@ -14,9 +14,8 @@ KIND = KindSpec(
     description="A WebAssembly plugin with declared permissions, run in a sandbox.",
     versioning="semver",
     rules=(no_repeats, module_is_valid),
-    # Not for the previous version: the pipeline hands rules of such kinds the registry,
-    # which module_is_valid needs to read an uploaded module by its digest.
-    needs_previous=True,
+    # module_is_valid reads an uploaded module by its digest from the registry's blobs.
+    reads_registry=True,
     status_of=status_of,
 )
 

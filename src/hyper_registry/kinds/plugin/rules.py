@@ -4,7 +4,7 @@ Every registration path (``apply -f``, ``PUT /v1/entries``, ``plugin push``, bul
 stream ingest) goes through these rules, so an inline ``wat``/``wasm`` module is
 compiled to a binary, validated by wasmtime and inspected before anything is written.
 A ``digest`` module is read from the uploaded modules when the pipeline hands the rule
-the registry (kinds with ``needs_previous``); otherwise it is checked after the commit
+the registry (kinds with ``reads_registry``); otherwise it is checked after the commit
 and the result lands in ``status.wasm``.
 """
 
