@@ -451,3 +451,23 @@ def test_alias_moves_are_logged_with_the_callers_actor(
         ("create", "alice"),
         ("alias", "alice"),
     ]
+
+
+def test_specs_of_reads_every_version_of_many_names_at_once(
+    registry: Registry, make_doc: MakeDoc
+) -> None:
+    for ns, name, version in [
+        ("edge", "gw", "1.0.0"),
+        ("edge", "gw", "2.0.0"),
+        ("edge", "auth", "1.0.0"),
+        ("shop", "gw", "1.5.0"),  # same name, other namespace: not asked for
+        ("shop", "cart", "1.0.0"),
+    ]:
+        registry.register(make_doc(f"service:{ns}/{name}@{version}"))
+    got = registry.store.specs_of("service", [("edge", "gw"), ("shop", "cart"), ("edge", "none")])
+    assert {k: [v for v, _ in versions] for k, versions in got.items()} == {
+        ("edge", "gw"): ["2.0.0", "1.0.0"],  # newest first
+        ("shop", "cart"): ["1.0.0"],
+    }
+    assert got[("shop", "cart")][0][1] == registry.get("service:shop/cart@1.0.0").spec
+    assert registry.store.specs_of("model", [("edge", "gw")]) == {}

@@ -392,24 +392,25 @@ class SqlStore:
     def specs_of(
         self, kind: str, names: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]:
-        wanted = sorted(set(names))
+        wanted = set(names)
         out: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
-        if not wanted:
-            return out
-        by_ns: dict[str, list[str]] = {}
-        for ns, name in wanted:
-            by_ns.setdefault(ns, []).append(name)
+        just_names = sorted({name for _, name in wanted})
+        namespaces = sorted({ns for ns, _ in wanted})
         with self._read() as conn:
-            for ns, ns_names in by_ns.items():
-                for i in range(0, len(ns_names), CHUNK):
-                    rows = conn.execute(
-                        sa.select(entries.c.name, entries.c.version, entries.c.body)
-                        .where(entries.c.kind == kind)
-                        .where(entries.c.namespace == ns)
-                        .where(entries.c.name.in_(ns_names[i : i + CHUNK]))
-                        .order_by(entries.c.name, entries.c.version_key.desc())
-                    ).all()
-                    for name, version, body in rows:
+            # kind = ? AND namespace IN (...) AND name IN (...): one statement per chunk,
+            # searched on the (kind, namespace, name) index; other pairs are dropped here.
+            for i in range(0, len(just_names), CHUNK):
+                rows = conn.execute(
+                    sa.select(
+                        entries.c.namespace, entries.c.name, entries.c.version, entries.c.body
+                    )
+                    .where(entries.c.kind == kind)
+                    .where(entries.c.namespace.in_(namespaces))
+                    .where(entries.c.name.in_(just_names[i : i + CHUNK]))
+                    .order_by(entries.c.namespace, entries.c.name, entries.c.version_key.desc())
+                ).all()
+                for ns, name, version, body in rows:
+                    if (ns, name) in wanted:
                         spec = orjson.loads(body).get("spec") or {}
                         out.setdefault((ns, name), []).append((version, spec))
         return out
