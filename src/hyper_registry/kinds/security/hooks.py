@@ -23,7 +23,7 @@ from hyper_registry.core.envelope import Entry
 from hyper_registry.core.errors import HyperRegistryError
 from hyper_registry.kinds.security import tables as t
 from hyper_registry.kinds.security.convert import advisory_from_spec
-from hyper_registry.kinds.security.index import Outcome, Owner, SecurityIndex
+from hyper_registry.kinds.security.index import NewSbom, Outcome, Owner, SecurityIndex
 from hyper_registry.kinds.security.parsed import Advisory, Note, Sbom, VexStatement
 from hyper_registry.kinds.security.sbom import SbomSpec
 from hyper_registry.kinds.security.spec import SecuritySpec
@@ -79,17 +79,30 @@ def _written(registry: Registry, index: SecurityIndex, entries: list[Entry]) -> 
     sboms: list[tuple[Owner, SbomSpec]] = []
     advisories: list[tuple[Owner, Advisory]] = []
     vex: list[tuple[Entry, VexSpec]] = []
+    vulns: list[tuple[Owner, VulnerabilitySpec]] = []
     for entry in entries:
         record = SecuritySpec.model_validate(entry.spec).root
         owner = Owner(entry.uid, entry.ref, entry.revision)
         if isinstance(record, SbomSpec):
             sboms.append((owner, record))
         elif isinstance(record, VulnerabilitySpec):
-            latest = registry.store.latest(entry.ref.unversioned)
-            if latest is None or latest.uid == entry.uid:  # an older version written late: skip
-                advisories.append((owner, advisory_from_spec(record)))
+            vulns.append((owner, record))
         elif isinstance(record, VexSpec):
             vex.append((entry, record))
+    if vulns:
+        # Only the latest version of an advisory counts: an older one written late is skipped.
+        newest = {
+            key: versions[0][0]
+            for key, versions in registry.store.specs_of(
+                "security", [(o.ref.namespace, o.ref.name) for o, _ in vulns]
+            ).items()
+        }
+        advisories = [
+            (owner, advisory_from_spec(record))
+            for owner, record in vulns
+            if newest.get((owner.ref.namespace, owner.ref.name), owner.ref.version)
+            == owner.ref.version
+        ]
     with index.read() as conn:
         known_sboms = _revisions(conn, t.sboms, [o.uid for o, _ in sboms])
         known_advisories = _revisions(conn, t.advisories, [o.uid for o, _ in advisories])
@@ -99,14 +112,22 @@ def _written(registry: Registry, index: SecurityIndex, entries: list[Entry]) -> 
     outcome = Outcome()
     if parsed or advisories or vex:
         with index.tx() as conn:
-            ids = []
+            plain = [
+                NewSbom(owner, sbom, _linked(spec), _digest(spec, raw), raw)
+                for owner, spec, sbom, raw in parsed
+                if owner.uid not in known_sboms and not sbom.vulnerabilities and not sbom.vex
+            ]
+            ids = index.add_sboms(conn, plain)
+            done = {n.owner.uid for n in plain}
             for owner, spec, sbom, raw in parsed:
+                if owner.uid in done:
+                    continue
                 out = index.add_sbom(
                     conn,
                     owner,
                     sbom,
-                    linked=str(spec.linkedArtifact) if spec.linkedArtifact is not None else None,
-                    digest=spec.digest or "sha256:" + hashlib.sha256(raw or b"").hexdigest(),
+                    linked=_linked(spec),
+                    digest=_digest(spec, raw),
                     raw=raw,
                     actor=HOOK_ACTOR,
                     match=False,
@@ -122,6 +143,14 @@ def _written(registry: Registry, index: SecurityIndex, entries: list[Entry]) -> 
             for vex_entry, vex_spec in vex:
                 _vex(index, conn, vex_entry, vex_spec)
     index.announce(outcome, actor=HOOK_ACTOR)
+
+
+def _linked(spec: SbomSpec) -> str | None:
+    return str(spec.linkedArtifact) if spec.linkedArtifact is not None else None
+
+
+def _digest(spec: SbomSpec, raw: bytes | None) -> str:
+    return spec.digest or "sha256:" + hashlib.sha256(raw or b"").hexdigest()
 
 
 def _revisions(conn: sa.Connection, table: sa.Table, uids: list[str]) -> dict[str, int]:

@@ -14,6 +14,7 @@ import gzip
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -177,6 +178,64 @@ class SecurityIndex(FindingsMixin, OperationsMixin):
                 sbom_id=sbom_id,
             )
         return out
+
+    def add_sboms(self, conn: sa.Connection, items: Sequence[NewSbom]) -> list[int]:
+        """Store many new SBOMs (no rows yet, nothing embedded) in a few statements.
+
+        The rows are the ones :meth:`add_sbom` writes; matching is left to one
+        :meth:`match_sboms` over the ids returned, in the order given.
+        """
+        if not items:
+            return []
+        now = timestamp()
+        params = [
+            {
+                "entry_uid": it.owner.uid,
+                "ref": str(it.owner.ref),
+                "revision": it.owner.revision,
+                "namespace": it.owner.ref.namespace,
+                "format": it.sbom.format,
+                "spec_version": it.sbom.spec_version[:16],
+                "digest": it.digest,
+                "described": (
+                    orjson.dumps(it.sbom.described.model_dump(exclude_none=True)).decode()
+                    if it.sbom.described
+                    else None
+                ),
+                "linked_ref": it.linked,
+                "component_count": len(it.sbom.components),
+                "notes": orjson.dumps([n.model_dump() for n in it.sbom.notes]).decode(),
+                "document": gzip.compress(it.raw, 6) if it.raw is not None else None,
+                "created_at": now,
+            }
+            for it in items
+        ]
+        ids = [
+            int(r[0])
+            for r in conn.execute(
+                t.sboms.insert().returning(t.sboms.c.id, sort_by_parameter_order=True), params
+            )
+        ]
+        components = [
+            _component_row(sbom_id, c)
+            for sbom_id, it in zip(ids, items, strict=True)
+            for c in it.sbom.components
+        ]
+        for i in range(0, len(components), CHUNK):
+            conn.execute(t.components.insert(), components[i : i + CHUNK])
+        deps = [
+            {
+                "sbom_id": sbom_id,
+                "source": d.source[:1024],
+                "target": d.target[:1024],
+                "relationship": d.relationship[:64],
+            }
+            for sbom_id, it in zip(ids, items, strict=True)
+            for d in it.sbom.dependencies
+        ]
+        for i in range(0, len(deps), CHUNK):
+            conn.execute(t.dependencies.insert(), deps[i : i + CHUNK])
+        return ids
 
     def drop_sbom(self, conn: sa.Connection, uid: str) -> None:
         row = conn.execute(sa.select(t.sboms.c.id).where(t.sboms.c.entry_uid == uid)).first()
@@ -389,6 +448,17 @@ class SecurityIndex(FindingsMixin, OperationsMixin):
                 )
             except Exception:  # an event lost must not undo the import
                 log.exception("could not record a security.critical event")
+
+
+@dataclass(frozen=True)
+class NewSbom:
+    """An SBOM to store for the first time (see :meth:`SecurityIndex.add_sboms`)."""
+
+    owner: Owner
+    sbom: Sbom
+    linked: str | None
+    digest: str
+    raw: bytes | None
 
 
 def _component_row(sbom_id: int, c: Component) -> dict[str, Any]:
