@@ -18,10 +18,13 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(settings: Settings) -> sa.Engine:
+def make_engine(settings: Settings, *, background_checkpoint: bool = False) -> sa.Engine:
+    """An engine for the settings' database. ``background_checkpoint`` (SQLite): commits do
+    not checkpoint the log; the caller runs a :class:`~hyper_registry.store.checkpoint.Checkpointer`.
+    """
     url = normalise_url(settings.effective_database_url)
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, settings.sqlite_synchronous)
+        return _sqlite_engine(url, settings.sqlite_synchronous, background_checkpoint)
     return sa.create_engine(
         url,
         pool_size=settings.pool_size,
@@ -31,7 +34,7 @@ def make_engine(settings: Settings) -> sa.Engine:
     )
 
 
-def _sqlite_engine(url: str, synchronous: str) -> sa.Engine:
+def _sqlite_engine(url: str, synchronous: str, background_checkpoint: bool) -> sa.Engine:
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
@@ -50,6 +53,8 @@ def _sqlite_engine(url: str, synchronous: str) -> sa.Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.execute("PRAGMA cache_size=-65536")
+        if background_checkpoint:
+            cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
 
     @event.listens_for(engine, "begin")

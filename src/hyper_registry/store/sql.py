@@ -40,7 +40,8 @@ from hyper_registry.store.base import (
     TxHook,
     WriteResult,
 )
-from hyper_registry.store.engine import make_engine
+from hyper_registry.store.checkpoint import Checkpointer
+from hyper_registry.store.engine import make_engine, normalise_url
 from hyper_registry.store.filters import build_filters
 from hyper_registry.store.rows import CHUNK, ENTRY_COLS, dumps, row_to_entry
 from hyper_registry.store.schema import aliases, changes, entries, relations
@@ -94,6 +95,7 @@ class SqlStore:
         self._settings = settings
         self._is_sqlite = settings.is_sqlite
         self._engine: sa.Engine | None = None
+        self._checkpointer: Checkpointer | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -102,7 +104,16 @@ class SqlStore:
         if self._engine is None:
             if self._settings.is_sqlite and not self._settings.database_url:
                 Path(self._settings.data_dir).mkdir(parents=True, exist_ok=True)
-            self._engine = make_engine(self._settings)
+            url = sa.make_url(normalise_url(self._settings.effective_database_url))
+            path = url.database if url.get_backend_name() == "sqlite" else None
+            background = bool(path) and path != ":memory:" and "mode=memory" not in str(url)
+            if background:
+                assert path is not None
+                self._checkpointer = Checkpointer(path)
+            self._engine = make_engine(self._settings, background_checkpoint=background)
+            if self._checkpointer is not None:
+                # Every commit on this engine (the store's and the domains' own tables).
+                sa.event.listen(self._engine, "commit", self._checkpointer.on_commit)
         return self._engine
 
     @property
@@ -148,6 +159,9 @@ class SqlStore:
         return StoreHealth(True, current == head, current, head)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
