@@ -228,3 +228,37 @@ def test_a_change_redelivered_after_a_newer_one_is_stale(registry: Registry) -> 
     assert mixed.counts["stale"] == 1 and mixed.counts["updated"] == 2
     assert registry.get("model:team-a/a@1.0.0").metadata.labels["v"] == "other"
     assert event_rows(registry)["nats:S:5"] == "stale"
+
+
+def test_rules_that_read_the_store_run_over_the_batch(registry: Registry) -> None:
+    """Schema compatibility, checked once per batch: against the stored version and an
+    earlier version in the same batch; a refused version is dead-lettered at its line."""
+
+    def dataset(version: str, fields: list[str]) -> dict[str, Any]:
+        return {
+            "apiVersion": "hyper-registry/v1",
+            "kind": "dataset",
+            "metadata": {"namespace": "team-a", "name": "events", "version": version},
+            "spec": {
+                "format": "parquet",
+                "schema": {"fields": [{"name": f, "type": "string"} for f in fields]},
+                "compatibility": "BACKWARD",
+            },
+        }
+
+    registry.apply(dataset("2025-01", ["id", "country"]))
+    applier = Applier(registry, source="file.jsonl", metrics=registry.extension(IngestMetrics))
+    report = applier.apply(
+        raws(
+            apply_msg("a", dataset("2025-02", ["id"])),  # drops a field: compatible
+            apply_msg("b", dataset("2025-03", ["id", "city"])),  # adds one: refused
+            apply_msg("c", model_doc("fine")),
+        )
+    )
+    assert report.counts["created"] == 2 and report.counts["dead"] == 1
+    [row] = dead_rows(registry)
+    assert row.position == "line 2" and row.code == "invalid"
+    assert "BACKWARD" in row.reason and row.event_id == "b"
+    assert [c.ref for c in registry.changes() if c.op == "dataset.schema"] == [
+        "dataset:team-a/events@2025-02"
+    ]

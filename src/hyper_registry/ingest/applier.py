@@ -176,7 +176,7 @@ class Applier:
             try:
                 if d.op == "apply":
                     assert d.document is not None
-                    item = pipeline.prepare(d.document, "apply")
+                    item = pipeline.prepare(d.document, "apply", batch_rules=False)
                 else:
                     assert d.ref is not None
                     item = pipeline.prepare_delete(Ref.parse(d.ref))
@@ -192,6 +192,21 @@ class Applier:
                 continue
             prepared.append(item)
             changes.append(d)
+
+        # Rules that read the store, once for the batch.
+        checked = pipeline.check_batch(prepared)
+        if any(isinstance(c, HyperRegistryError) for c in checked):
+            kept_prepared: list[PreparedWrite] = []
+            kept_changes: list[Change] = []
+            for d, item, got in zip(changes, prepared, checked, strict=True):
+                if isinstance(got, HyperRegistryError):
+                    where = batch[d.index].position
+                    why = reason_of(got) + (f" ({where})" if where else "")
+                    dead.append(DeadLetter(d.index, got.code, why, d.event_id, d.namespace))
+                else:
+                    kept_prepared.append(item)
+                    kept_changes.append(d)
+            prepared, changes = kept_prepared, kept_changes
 
         # Changes from a broker carry their stream position: one older than the last
         # change applied to the same entry (redelivered late) is stale, not applied.
