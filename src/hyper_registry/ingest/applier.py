@@ -97,16 +97,21 @@ class Applier:
         *,
         detail: bool = False,
         replay: dict[int, int] | None = None,
+        decoded: Sequence[Change | DeadLetter] | None = None,
+        prepared: Sequence[PreparedWrite | HyperRegistryError | None] | None = None,
     ) -> BatchReport:
         """Apply ``batch``; raises Unavailable when the store is down (nothing written).
 
         ``replay`` (dead-letter replay): batch position -> dead-letter id; those events
-        may have been recorded as dead before and are taken in again.
+        may have been recorded as dead before and are taken in again. ``decoded`` and
+        ``prepared`` (by batch position): the batch's messages already decoded, and the
+        documents of its ``apply`` changes already prepared with the kinds' batch rules
+        run (``core.bulk.prepare_batches``, see ``sources.files.ingest_stream``).
         """
         started = time.perf_counter()
         for attempt in range(3):
             try:
-                report = self._apply(batch, detail, replay or {})
+                report = self._apply(batch, detail, replay or {}, decoded, prepared)
                 break
             except Conflict:
                 # Another replica took in one of these event ids between our lookup and
@@ -117,16 +122,22 @@ class Applier:
             self.metrics.observe_batch(self.label, report, time.perf_counter() - started)
         return report
 
-    def _apply(self, batch: Sequence[Raw], detail: bool, replay: dict[int, int]) -> BatchReport:
+    def _apply(
+        self,
+        batch: Sequence[Raw],
+        detail: bool,
+        replay: dict[int, int],
+        decoded: Sequence[Change | DeadLetter] | None = None,
+        ready: Sequence[PreparedWrite | HyperRegistryError | None] | None = None,
+    ) -> BatchReport:
         report = BatchReport(received=len(batch))
         counts = report.counts
         outcome: list[str | None] = [None] * len(batch) if detail else []
         refs: list[str | None] = [None] * len(batch) if detail else []
         errors: dict[int, DeadLetter] = {}
 
-        decoded: list[Change | DeadLetter] = [
-            decode(raw, i, self.max_bytes) for i, raw in enumerate(batch)
-        ]
+        if decoded is None:
+            decoded = [decode(raw, i, self.max_bytes) for i, raw in enumerate(batch)]
         # Repeats inside the batch: the first occurrence wins.
         seen: set[str] = set()
         fresh: list[Change | DeadLetter] = []
@@ -176,7 +187,10 @@ class Applier:
             try:
                 if d.op == "apply":
                     assert d.document is not None
-                    item = pipeline.prepare(d.document, "apply", batch_rules=False)
+                    done = ready[d.index] if ready is not None else None
+                    if isinstance(done, HyperRegistryError):
+                        raise done
+                    item = done or pipeline.prepare(d.document, "apply", batch_rules=False)
                 else:
                     assert d.ref is not None
                     item = pipeline.prepare_delete(Ref.parse(d.ref))
@@ -193,8 +207,8 @@ class Applier:
             prepared.append(item)
             changes.append(d)
 
-        # Rules that read the store, once for the batch.
-        checked = pipeline.check_batch(prepared)
+        # Rules that read the store, once for the batch (unless that was done already).
+        checked = prepared if ready is not None else pipeline.check_batch(prepared)
         if any(isinstance(c, HyperRegistryError) for c in checked):
             kept_prepared: list[PreparedWrite] = []
             kept_changes: list[Change] = []

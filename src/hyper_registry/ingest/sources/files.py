@@ -8,12 +8,15 @@ Blank lines are skipped. Files have no acknowledgement: re-running a file is saf
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from contextlib import closing
+from typing import Any, BinaryIO
 
+from hyper_registry.core.bulk import prepare_batches
 from hyper_registry.ingest.applier import DEAD_PAYLOAD_MAX, Applier
 from hyper_registry.ingest.consumer import Totals
-from hyper_registry.ingest.messages import Raw
+from hyper_registry.ingest.messages import Change, DeadLetter, Raw, decode
 
 READ_CHUNK = 1 << 16
 
@@ -51,25 +54,48 @@ def ingest_stream(
     batch_size: int,
     on_batch: Callable[[Totals, int], None] | None = None,
 ) -> Totals:
-    """Apply every line of ``stream`` in batches; ``on_batch(totals, bytes_read)``."""
+    """Apply every line of ``stream`` in batches; ``on_batch(totals, bytes_read)``.
+
+    The documents are prepared by ``core.bulk.prepare_batches``: past
+    ``HYPER_REGISTRY_PARALLEL_PREPARE_MIN`` lines, a worker process validates the next
+    batches while this one commits the current batch (as ``apply_many`` does).
+    """
     totals = Totals()
-    batch: list[Raw] = []
     tell = _teller(stream)
+    batches: deque[tuple[list[Raw], list[Change | DeadLetter]]] = deque()
 
-    def flush() -> None:
-        report = applier.apply(batch)
-        totals.add(report)
-        batch.clear()
-        if on_batch is not None:
-            on_batch(totals, tell())
+    def documents() -> Iterator[Any]:
+        # One document per line (a placeholder for lines that are not an apply), so the
+        # prepared batches line up with the batches of lines.
+        batch: list[Raw] = []
+        for raw in read_lines(stream, applier.max_bytes):
+            batch.append(raw)
+            if len(batch) >= batch_size:
+                yield from _decoded(batch)
+                batch = []
+        if batch:
+            yield from _decoded(batch)
 
-    for raw in read_lines(stream, applier.max_bytes):
-        batch.append(raw)
-        if len(batch) >= batch_size:
-            flush()
-    if batch:
-        flush()
+    def _decoded(batch: list[Raw]) -> Iterator[Any]:
+        decoded = [decode(raw, i, applier.max_bytes) for i, raw in enumerate(batch)]
+        batches.append((batch, decoded))
+        for d in decoded:
+            doc = d.document if isinstance(d, Change) and d.op == "apply" else None
+            yield doc if isinstance(doc, dict) else _NOT_A_DOCUMENT
+
+    with closing(prepare_batches(applier.registry, documents(), batch_size)) as prepared:
+        for _start, _docs, answers in prepared:
+            batch, decoded = batches.popleft()
+            report = applier.apply(batch, decoded=decoded, prepared=answers)
+            totals.add(report)
+            if on_batch is not None:
+                on_batch(totals, tell())
     return totals
+
+
+_NOT_A_DOCUMENT: dict[str, Any] = {}
+"""What stands for a line that is not an apply (a delete, a dead letter): prepared and
+refused like any empty document, and its answer never looked at."""
 
 
 def _teller(stream: BinaryIO) -> Callable[[], int]:
