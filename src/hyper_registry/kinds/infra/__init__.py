@@ -31,9 +31,7 @@ def infra_service(registry: Registry) -> Any:
 
 
 def _written(registry: Registry, conn: Connection, entries: Sequence[Entry]) -> None:
-    service = infra_service(registry)
-    for entry in entries:
-        service.on_written(conn, entry)
+    infra_service(registry).on_written(conn, entries)
 
 
 def _status(spec: InfraSpec, doc: Document, ctx: RuleContext) -> dict[str, Any]:

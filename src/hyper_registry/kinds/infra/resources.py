@@ -10,9 +10,8 @@ created only by migration ``0007_infra``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -73,6 +72,15 @@ def replace_in(
     resources: Sequence[Resource],
 ) -> None:
     """``replace`` on the caller's connection, inside its transaction."""
+    replace_many(conn, [(entry_uid, namespace, name, version, template_type, resources)])
+
+
+Templates = Sequence[tuple[str, str, str, str, str, Sequence[Resource]]]
+"""(entry uid, namespace, name, version, template type, resources) of each template."""
+
+
+def replace_many(conn: sa.Connection, templates: Templates) -> None:
+    """The resources of many template versions, replaced in two statements."""
     rows = [
         {
             "entry_uid": entry_uid,
@@ -85,13 +93,14 @@ def replace_in(
             "provider": r.provider[:63],
             "count": r.count,
         }
+        for entry_uid, namespace, name, version, template_type, resources in templates
         for r in resources
     ]
-    _replace_rows(conn, entry_uid, rows)
-
-
-def _replace_rows(conn: sa.Connection, entry_uid: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    conn.execute(infra_resources.delete().where(infra_resources.c.entry_uid == entry_uid))
+    uids = [t[0] for t in templates]
+    for i in range(0, len(uids), 500):
+        conn.execute(
+            infra_resources.delete().where(infra_resources.c.entry_uid.in_(uids[i : i + 500]))
+        )
     if rows:
         conn.execute(infra_resources.insert(), rows)
 

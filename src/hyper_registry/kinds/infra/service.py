@@ -78,23 +78,27 @@ class InfraService:
             return Parsed.model_validate(stored)
         return parse_spec(entry.spec)
 
-    def on_written(self, conn: Connection, entry: Entry) -> None:
-        """The resource rows of a written template, inside the write's transaction.
+    def on_written(self, conn: Connection, entries: Sequence[Entry]) -> None:
+        """The resource rows of written templates, inside the write's transaction.
 
         The parse comes from ``status.infra``, derived when the document was prepared
         (``derived_status``): a template is parsed once per write, wherever it was prepared.
         """
-        parsed = self.parsed(entry)
-        md = entry.metadata
-        resources.replace_in(
-            conn,
-            entry.uid,
-            md.namespace,
-            md.name,
-            md.version,
-            parsed.templateType,
-            parsed.resources,
-        )
+        templates = []
+        for entry in entries:
+            parsed = self.parsed(entry)
+            md = entry.metadata
+            templates.append(
+                (
+                    entry.uid,
+                    md.namespace,
+                    md.name,
+                    md.version,
+                    parsed.templateType,
+                    parsed.resources,
+                )
+            )
+        resources.replace_many(conn, templates)
 
     def on_unregistered(self, entry: Entry) -> None:
         resources.remove(self.registry.store.engine, entry.uid)
