@@ -156,3 +156,29 @@ def test_derived_status_is_written_with_the_entry(
     assert entry.revision == 2
     assert entry.status["infra"]["resourceTypes"] == {"aws_instance": 1, "aws_s3_bucket": 1}
     assert entry.status["note"] == "kept"
+
+
+def test_a_session_prepares_batches_submitted_one_by_one(open_registry: OpenRegistry) -> None:
+    reg = open_registry(prepare_workers=1)
+    here = open_registry(parallel_prepare_min=0)
+    first = _docs()[:25]
+    second = [build_doc(f"service:shop/late-{i}@1.0.0") for i in range(5)]
+    with reg.extension(BulkPreparer).session() as session:
+        assert session is not None
+        t1 = session.submit(first)
+        t2 = session.submit(second)  # both with the worker before either is collected
+        with pytest.raises(AssertionError):
+            session.collect(t2, second)  # answers come back in the order submitted
+    with reg.extension(BulkPreparer).session() as session:
+        assert session is not None
+        t1 = session.submit(first)
+        t2 = session.submit(second)
+        got1, got2 = session.collect(t1, first), session.collect(t2, second)
+    expected = [here.pipeline.prepare(d, "apply") if i not in (7, 20) else None
+                for i, d in enumerate(first[:21])]  # fmt: skip
+    assert [type(g).__name__ for g in got1].count("Invalid") == 2  # positions 7 and 20
+    for g, e in zip(got1, expected, strict=False):
+        if e is not None:
+            assert g.ref == e.ref and g.body_json == e.body_json  # type: ignore[union-attr]
+    assert [str(g.ref) for g in got2] == [f"service:shop/late-{i}@1.0.0" for i in range(5)]  # type: ignore[union-attr]
+    assert reg.extension(BulkPreparer)._proc is not None

@@ -242,6 +242,26 @@ class BulkPreparer:
                 self._stop()
             feeder.join(timeout=5)
 
+    @contextmanager
+    def session(self) -> Iterator[PrepareSession | None]:
+        """A session for a caller whose batches arrive one by one (a broker consumer):
+        None when the worker is in use by another caller or cannot run."""
+        if not self._busy.acquire(blocking=False):
+            yield None
+            return
+        try:
+            proc = self._worker()
+            if proc is None:
+                yield None
+                return
+            session = PrepareSession(self, proc)
+            try:
+                yield session
+            finally:
+                session.close()
+        finally:
+            self._busy.release()
+
     def _stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
@@ -259,6 +279,74 @@ class BulkPreparer:
 
     def close(self) -> None:
         self._stop()
+
+
+class PrepareSession:
+    """Batches handed to the worker as they arrive, their answers taken in the same order.
+
+    ``submit`` sends a batch off at once (from any thread); ``collect`` waits for its
+    answer, prepares here what the worker left (kinds that read the registry, values JSON
+    cannot carry, a failed worker) and runs the kinds' batch rules. A consumer submits
+    the batch it just fetched, then collects the one before: the worker validates batch
+    N+1 while this process commits batch N.
+    """
+
+    def __init__(self, preparer: BulkPreparer, proc: subprocess.Popen[bytes]) -> None:
+        self._preparer = preparer
+        self._proc = proc
+        self._lock = threading.Lock()
+        self._next = 0
+        self._inflight: deque[tuple[int, bool]] = deque()  # (ticket, sent to the worker?)
+        self._requests: queue.Queue[bytes | None] = queue.Queue()
+        assert proc.stdin is not None
+        self._feeder = threading.Thread(
+            target=_feed, args=(proc.stdin, self._requests), name="bulk-feeder", daemon=True
+        )
+        self._feeder.start()
+
+    def submit(self, documents: Sequence[Any]) -> int:
+        payload = None if self._preparer._broken else _payload(documents)
+        with self._lock:
+            ticket = self._next
+            self._next += 1
+            if payload is not None:
+                self._requests.put(payload)
+            self._inflight.append((ticket, payload is not None))
+        return ticket
+
+    def collect(self, ticket: int, documents: Sequence[Any]) -> list[Prepared]:
+        with self._lock:
+            first, sent = self._inflight.popleft()
+        if first != ticket:
+            raise AssertionError("prepared batches are collected in the order submitted")
+        pipeline = self._preparer._registry.pipeline
+        answers: list[Any] = [None] * len(documents)
+        if sent and not self._preparer._broken:
+            try:
+                assert self._proc.stdout is not None
+                stamp, got = pickle.loads(_recv(self._proc.stdout))
+                if stamp != wire_stamp():
+                    raise ValueError("the worker runs another version of the code")
+                if len(got) != len(documents):
+                    raise ValueError("the worker answered for another batch")
+                answers = got
+            except Exception:
+                log.exception("bulk prepare worker failed; preparing in process")
+                self._preparer._broken = True
+                self._preparer._stop()
+        with paused_gc():
+            prepared = [
+                _prepare_here(pipeline, doc) if ans is None else _from_wire(ans)
+                for doc, ans in zip(documents, answers, strict=True)
+            ]
+        return pipeline.check_batch(prepared)
+
+    def close(self) -> None:
+        self._requests.put(None)
+        if self._inflight and not self._preparer._broken:
+            # Answers never collected would be read by the next caller: start afresh.
+            self._preparer._stop()
+        self._feeder.join(timeout=5)
 
 
 def _feed(stream: IO[bytes], requests: queue.Queue[bytes | None]) -> None:
@@ -416,4 +504,4 @@ def _from_wire(ans: Any) -> Prepared:
     )
 
 
-__all__ = ["BulkPreparer", "paused_gc", "prepare_batches"]
+__all__ = ["BulkPreparer", "PrepareSession", "paused_gc", "prepare_batches"]

@@ -2,6 +2,8 @@
 
 - The next batch is fetched while the current one commits (on a worker thread), so
   the broker and the store work at the same time; at most two batches are in memory.
+  A fetched batch goes to the bulk prepare worker process at once (``core.bulk``), so
+  its documents are validated on the other core meanwhile.
 - A batch is acknowledged only after its commit. If the store is down the batch is
   retried with exponential backoff and nothing is acknowledged (the broker keeps the
   messages); a consumer that dies leaves them unacknowledged and they come back.
@@ -18,19 +20,31 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from hyper_registry.core.bulk import BulkPreparer, PrepareSession
 from hyper_registry.core.errors import Unavailable
 from hyper_registry.ingest.applier import Applier, BatchReport
 from hyper_registry.ingest.batcher import collect
-from hyper_registry.ingest.messages import Raw
+from hyper_registry.ingest.messages import Change, DeadLetter, Raw, decode
 from hyper_registry.ingest.sources import Source
 
 log = logging.getLogger(__name__)
 
 BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A fetched batch handed to the prepare worker: what to collect its answer with."""
+
+    session: PrepareSession
+    ticket: int
+    docs: list[Any]
+    decoded: list[Change | DeadLetter]
 
 
 @dataclass
@@ -145,12 +159,18 @@ class Consumer:
                 await self._reconnect(exc)
         return []
 
-    async def _apply(self, batch: list[Raw]) -> BatchReport | None:
+    async def _apply(self, batch: list[Raw], ahead: Ahead | None = None) -> BatchReport | None:
         """Apply with retries while the store is down; None if stopped before it worked."""
         backoff = Backoff()
+        decoded = prepared = None
+        if ahead is not None:  # validated by the prepare worker meanwhile: take its answer
+            decoded = ahead.decoded
+            prepared = await asyncio.to_thread(ahead.session.collect, ahead.ticket, ahead.docs)
         while True:
             try:
-                return await asyncio.to_thread(self.applier.apply, batch)
+                return await asyncio.to_thread(
+                    self.applier.apply, batch, decoded=decoded, prepared=prepared
+                )
             except (Unavailable, DBAPIError) as exc:
                 self.totals.store_retries += 1
                 log.warning("the store is unavailable (%s); not acknowledging, retrying", exc)
@@ -181,8 +201,39 @@ class Consumer:
         if metrics is not None:
             metrics.set_lag(self.source.label, self.totals.lag)
 
+    def _ahead(self, session: PrepareSession | None, batch: list[Raw]) -> Ahead | None:
+        """Hand the batch's documents to the prepare worker now (None: prepared later here)."""
+        if session is None:
+            return None
+        limit = self.applier.max_bytes
+        decoded = [decode(raw, i, limit) for i, raw in enumerate(batch)]
+        docs = [
+            d.document if isinstance(d, Change) and isinstance(d.document, dict) else {}
+            for d in decoded
+        ]
+        return Ahead(session, session.submit(docs), docs, decoded)
+
+    def _session(self) -> contextlib.AbstractContextManager[PrepareSession | None]:
+        registry = self.applier.registry
+        settings = registry.settings
+        if (
+            settings.prepare_workers > 0
+            and settings.parallel_prepare_min > 0
+            and BulkPreparer.usable(registry)
+        ):
+            return registry.extension(BulkPreparer).session()
+        return contextlib.nullcontext()
+
     async def run(self, *, until_idle: bool = False) -> Totals:
-        """Consume until stopped; ``until_idle``: also stop at the first empty fetch."""
+        """Consume until stopped; ``until_idle``: also stop at the first empty fetch.
+
+        Each batch's documents go to the bulk prepare worker when it is fetched, so they
+        are validated on the other core while the batch before commits.
+        """
+        with self._session() as session:
+            return await self._run(session, until_idle)
+
+    async def _run(self, session: PrepareSession | None, until_idle: bool) -> Totals:
         await self._connect()
         pending: tuple[list[Raw], asyncio.Task[BatchReport | None]] | None = None
         last_lag = 0.0
@@ -202,7 +253,8 @@ class Consumer:
                     if until_idle:
                         break
                     continue
-                pending = (batch, asyncio.create_task(self._apply(batch)))
+                ahead = self._ahead(session, batch)
+                pending = (batch, asyncio.create_task(self._apply(batch, ahead)))
             if pending is not None:
                 done_batch, task = pending
                 await self._finish(done_batch, await task)
