@@ -24,3 +24,17 @@ def test_run_starts_uvicorn_with_one_worker(reg: Registry, monkeypatch: pytest.M
     assert isinstance(seen["app"], FastAPI)
     assert seen["app"].state.registry is reg
     assert (seen["host"], seen["port"], seen["workers"]) == ("127.0.0.1", 9999, 1)
+
+
+def test_request_telemetry_is_off_unless_asked_for(tmp_path: Any) -> None:
+    """FastAPI's native OpenTelemetry looks up the providers on every request; the app
+    turns it off unless ``HYPER_REGISTRY_OTEL`` asks for it."""
+    from hyper_registry import Settings
+    from hyper_registry.api.app import create_app
+
+    for otel in (False, True):
+        with Registry.open(Settings(data_dir=tmp_path / str(otel), otel=otel)) as reg:
+            app = create_app(reg)
+            config = app._telemetry  # FastAPI's resolved telemetry configuration
+            assert config["tracing"] is otel and config["metrics"] is otel
+            assert app._native_telemetry.enabled() is False  # no provider configured here

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="largest single document"
     )
+    otel: bool = Field(
+        default=False,
+        description="OpenTelemetry spans, metrics and logs of HTTP requests (FastAPI's native "
+        "telemetry, through the globally configured providers); off: no per-request check",
+    )
     max_graph_depth: int = Field(
         default=20, ge=1, le=100, description="deepest graph traversal allowed"
     )
