@@ -212,27 +212,7 @@ class BulkPreparer:
             while inflight:
                 start, chunk, sent = inflight.popleft()
                 submit()
-                answers: list[Any] = [None] * len(chunk)
-                if sent and not self._broken:
-                    try:
-                        stamp, got = pickle.loads(_recv(proc.stdout))
-                        if stamp != wire_stamp():  # another version of this code there
-                            raise ValueError("the worker runs another version of the code")
-                        if len(got) != len(chunk):
-                            raise ValueError("the worker answered for another batch")
-                        answers = got
-                    except Exception:
-                        log.exception("bulk prepare worker failed; preparing in process")
-                        self._broken = True
-                        self._stop()
-                with paused_gc():
-                    # None: not JSON data (Document objects...), a kind whose rules read
-                    # the store, or a failed worker: prepared here.
-                    prepared = [
-                        _prepare_here(pipeline, doc) if ans is None else _from_wire(ans)
-                        for doc, ans in zip(chunk, answers, strict=True)
-                    ]
-                yield start, chunk, prepared
+                yield start, chunk, self._answered(proc, chunk, sent)
             finished = True
         finally:
             requests.put(None)
@@ -241,6 +221,35 @@ class BulkPreparer:
                 # out of step with the next call's requests. Start afresh next time.
                 self._stop()
             feeder.join(timeout=5)
+
+    def _answered(
+        self, proc: subprocess.Popen[bytes], documents: Sequence[Any], sent: bool
+    ) -> list[Prepared]:
+        """The worker's answer for a batch it was sent, and what it left prepared here.
+
+        None from the worker (a kind whose rules read the registry), a batch not sent (not
+        JSON data: Document objects...) or a failed worker: prepared in this process.
+        """
+        answers: list[Any] = [None] * len(documents)
+        if sent and not self._broken:
+            try:
+                assert proc.stdout is not None
+                stamp, got = pickle.loads(_recv(proc.stdout))
+                if stamp != wire_stamp():  # another version of this code there
+                    raise ValueError("the worker runs another version of the code")
+                if len(got) != len(documents):
+                    raise ValueError("the worker answered for another batch")
+                answers = got
+            except Exception:
+                log.exception("bulk prepare worker failed; preparing in process")
+                self._broken = True
+                self._stop()
+        pipeline = self._registry.pipeline
+        with paused_gc():
+            return [
+                _prepare_here(pipeline, doc) if ans is None else _from_wire(ans)
+                for doc, ans in zip(documents, answers, strict=True)
+            ]
 
     @contextmanager
     def session(self) -> Iterator[PrepareSession | None]:
@@ -319,27 +328,8 @@ class PrepareSession:
             first, sent = self._inflight.popleft()
         if first != ticket:
             raise AssertionError("prepared batches are collected in the order submitted")
-        pipeline = self._preparer._registry.pipeline
-        answers: list[Any] = [None] * len(documents)
-        if sent and not self._preparer._broken:
-            try:
-                assert self._proc.stdout is not None
-                stamp, got = pickle.loads(_recv(self._proc.stdout))
-                if stamp != wire_stamp():
-                    raise ValueError("the worker runs another version of the code")
-                if len(got) != len(documents):
-                    raise ValueError("the worker answered for another batch")
-                answers = got
-            except Exception:
-                log.exception("bulk prepare worker failed; preparing in process")
-                self._preparer._broken = True
-                self._preparer._stop()
-        with paused_gc():
-            prepared = [
-                _prepare_here(pipeline, doc) if ans is None else _from_wire(ans)
-                for doc, ans in zip(documents, answers, strict=True)
-            ]
-        return pipeline.check_batch(prepared)
+        prepared = self._preparer._answered(self._proc, documents, sent)
+        return self._preparer._registry.pipeline.check_batch(prepared)
 
     def close(self) -> None:
         self._requests.put(None)

@@ -123,43 +123,8 @@ class SecurityIndex(FindingsMixin, OperationsMixin):
         :meth:`match_sboms` over many SBOMs at once; ``fresh`` says no rows exist yet."""
         if not fresh:
             self.drop_sbom(conn, owner.uid)
-        now = timestamp()
         notes = [n.model_dump() for n in sbom.notes]
-        described = sbom.described.model_dump(exclude_none=True) if sbom.described else None
-        sbom_id = int(
-            conn.execute(
-                t.sboms.insert().returning(t.sboms.c.id),
-                {
-                    "entry_uid": owner.uid,
-                    "ref": str(owner.ref),
-                    "revision": owner.revision,
-                    "namespace": owner.ref.namespace,
-                    "format": sbom.format,
-                    "spec_version": sbom.spec_version[:16],
-                    "digest": digest,
-                    "described": orjson.dumps(described).decode() if described else None,
-                    "linked_ref": linked,
-                    "component_count": len(sbom.components),
-                    "notes": orjson.dumps(notes).decode(),
-                    "document": gzip.compress(raw, 6) if raw is not None else None,
-                    "created_at": now,
-                },
-            ).scalar_one()
-        )
-        rows = [_component_row(sbom_id, c) for c in sbom.components]
-        for i in range(0, len(rows), CHUNK):
-            conn.execute(t.components.insert(), rows[i : i + CHUNK])
-        deps = [
-            {
-                "sbom_id": sbom_id,
-                "source": d.source[:1024],
-                "target": d.target[:1024],
-                "relationship": d.relationship[:64],
-            }
-            for d in sbom.dependencies
-        ]
-        for i in range(0, len(deps), CHUNK):
-            conn.execute(t.dependencies.insert(), deps[i : i + CHUNK])
+        [sbom_id] = self.add_sboms(conn, [NewSbom(owner, sbom, linked, digest, raw)])
         out = Outcome(sbom_id=sbom_id, notes=notes)
         if match:
             out.merge(self.match_sboms(conn, [sbom_id], actor))
@@ -180,10 +145,11 @@ class SecurityIndex(FindingsMixin, OperationsMixin):
         return out
 
     def add_sboms(self, conn: sa.Connection, items: Sequence[NewSbom]) -> list[int]:
-        """Store many new SBOMs (no rows yet, nothing embedded) in a few statements.
+        """Store the SBOM, component and dependency rows of many SBOMs whose entries have
+        none (yet, or any more) in a few statements; the ids come back in the order given.
 
-        The rows are the ones :meth:`add_sbom` writes; matching is left to one
-        :meth:`match_sboms` over the ids returned, in the order given.
+        Matching, embedded vulnerabilities and VEX statements are not handled here:
+        :meth:`add_sbom` does them for one SBOM; a batch calls :meth:`match_sboms` once.
         """
         if not items:
             return []
