@@ -65,7 +65,7 @@ def ingest_stream(
     batches: deque[tuple[list[Raw], list[Change | DeadLetter]]] = deque()
 
     def documents() -> Iterator[Any]:
-        # One document per line (a placeholder for lines that are not an apply), so the
+        # One document per line (an empty one for lines that are not an apply), so the
         # prepared batches line up with the batches of lines.
         batch: list[Raw] = []
         for raw in read_lines(stream, applier.max_bytes):
