@@ -471,3 +471,21 @@ def test_specs_of_reads_every_version_of_many_names_at_once(
     }
     assert got[("shop", "cart")][0][1] == registry.get("service:shop/cart@1.0.0").spec
     assert registry.store.specs_of("model", [("edge", "gw")]) == {}
+
+
+def test_bulk_rows_keep_every_character(registry: Registry, make_doc: MakeDoc) -> None:
+    """Many rows go to PostgreSQL through COPY: tabs, newlines, backslashes, quotes,
+    non-ASCII and JSON escapes come back as they went in."""
+    tricky = 'tab\there\nnew line \\ back \\N slash "quoted" \u00e9\u4e2d\U0001f600 \\u0000'
+    docs = [
+        make_doc(f"service:edge/s-{i}@1.0.0", title=f"{tricky} {i}", description=tricky)
+        for i in range(60)
+    ]
+    report = registry.apply_many(docs, atomic=False)
+    assert report.counts()["created"] == 60
+    for i in (0, 59):
+        entry = registry.get(f"service:edge/s-{i}@1.0.0")
+        assert entry.metadata.title == f"{tricky} {i}"
+        assert entry.metadata.description == tricky
+    changes = [c for c in registry.changes() if c.op == "create"]
+    assert len(changes) == 60 and [c.seq for c in changes] == sorted(c.seq for c in changes)
