@@ -34,6 +34,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=30000",
     "PRAGMA temp_store=MEMORY",
     "PRAGMA cache_size=-65536",
+    # As the store's own engines: the log is checkpointed by a background thread
+    # (hyper_registry.store.checkpoint.Checkpointer), not inside commits.
+    "PRAGMA wal_autocheckpoint=0",
 )
 
 

@@ -27,6 +27,7 @@ from _common import SQLITE_PRAGMAS
 from hyper_registry.core import relations as vocab
 from hyper_registry.core.ids import timestamp, uuid7
 from hyper_registry.core.versioning import Versioning, version_key
+from hyper_registry.store.checkpoint import Checkpointer
 
 NAMESPACES = [f"team-{i:02d}" for i in range(20)]
 ENTRY_COLS = (
@@ -157,14 +158,17 @@ class SqliteCeiling:
         for pragma in SQLITE_PRAGMAS:
             self.conn.execute(pragma)
         self.ins_e, self.ins_r = insert_sql("?")
+        self.checkpointer = Checkpointer(path)  # as the registry's store does
 
     def write(self, entries: Sequence[tuple[Any, ...]], rels: Sequence[tuple[Any, ...]]) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
         self.conn.executemany(self.ins_e, entries)
         self.conn.executemany(self.ins_r, rels)
         self.conn.execute("COMMIT")
+        self.checkpointer.nudge()
 
     def close(self) -> None:
+        self.checkpointer.close()
         self.conn.close()
 
 

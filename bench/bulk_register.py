@@ -40,6 +40,7 @@ from hyper_registry import Registry
 from hyper_registry.core import relations as vocab
 from hyper_registry.core.ids import timestamp, uuid7
 from hyper_registry.core.versioning import Versioning, version_key
+from hyper_registry.store.checkpoint import Checkpointer
 from hyper_registry.store.engine import make_engine
 from hyper_registry.store.schema import entries, relations
 
@@ -152,6 +153,7 @@ def ceiling_sqlite(
         f"INSERT INTO relations ({', '.join(RELATION_COLS)}) "
         f"VALUES ({', '.join('?' * len(RELATION_COLS))})"
     )
+    checkpointer = Checkpointer(str(data_dir / "registry.db"))  # as the registry's store
     gc.collect()
     t0 = time.perf_counter()
     for erows, rrows in batches:
@@ -159,7 +161,9 @@ def ceiling_sqlite(
         conn.executemany(ins_e, erows)
         conn.executemany(ins_r, rrows)
         conn.execute("COMMIT")
+        checkpointer.nudge()
     elapsed = time.perf_counter() - t0
+    checkpointer.close()
     conn.close()
     return elapsed
 
