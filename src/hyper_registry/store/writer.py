@@ -323,8 +323,9 @@ def _write_segment(
 
 
 def _insert_plain(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """One DBAPI ``executemany`` of positional rows, without SQLAlchemy's per-row
-    parameter processing (the values are already plain str/int/bool/None)."""
+    """Insert positional rows with the driver itself, without SQLAlchemy's per-row
+    parameter processing (the values are already plain str/int/bool/None): one
+    ``executemany`` on SQLite, ``COPY`` for many rows on PostgreSQL."""
     cols = list(rows[0])
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
@@ -563,8 +564,9 @@ def _merged_status(stored: str | None, derived: dict[str, Any] | None) -> str | 
 def set_status_key(conn: sa.Connection, uid: str, key: str, value: Any) -> None:
     """Set ``status[key]`` of the entry ``uid`` on ``conn`` (inside the caller's transaction).
 
-    For kinds' ``in_transaction`` hooks: derived status lands with the write itself, with
-    no change-log row of its own (the write's row covers it).
+    For kinds' ``in_transaction`` hooks whose status depends on more than the document
+    (status from the document alone belongs in ``KindSpec.status_of``): it lands with the
+    write itself, with no change-log row of its own (the write's row covers it).
     """
     current = conn.execute(sa.select(entries.c.status).where(entries.c.uid == uid)).scalar()
     status = orjson.loads(current) if current else {}
