@@ -28,7 +28,7 @@ from hyper_registry.core.bulk import BulkPreparer, PrepareSession
 from hyper_registry.core.errors import Unavailable
 from hyper_registry.ingest.applier import Applier, BatchReport
 from hyper_registry.ingest.batcher import collect
-from hyper_registry.ingest.messages import Change, DeadLetter, Raw, decode
+from hyper_registry.ingest.messages import Change, DeadLetter, Raw, decode_batch
 from hyper_registry.ingest.sources import Source
 
 log = logging.getLogger(__name__)
@@ -205,12 +205,7 @@ class Consumer:
         """Hand the batch's documents to the prepare worker now (None: prepared later here)."""
         if session is None:
             return None
-        limit = self.applier.max_bytes
-        decoded = [decode(raw, i, limit) for i, raw in enumerate(batch)]
-        docs = [
-            d.document if isinstance(d, Change) and isinstance(d.document, dict) else {}
-            for d in decoded
-        ]
+        decoded, docs = decode_batch(batch, self.applier.max_bytes)
         return Ahead(session, session.submit(docs), docs, decoded)
 
     def _session(self) -> contextlib.AbstractContextManager[PrepareSession | None]:

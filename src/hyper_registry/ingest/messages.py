@@ -15,6 +15,7 @@ the document itself is validated by the write pipeline.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -74,6 +75,20 @@ def _namespace_of_ref(ref: str) -> str | None:
         return None
     ns, slash, _ = rest.partition("/")
     return ns if slash and ns and len(ns) <= 63 else None
+
+
+def decode_batch(
+    batch: Sequence[Raw], max_bytes: int
+) -> tuple[list[Change | DeadLetter], list[dict[str, Any]]]:
+    """Every message decoded, and one document per message for the bulk prepare worker
+    (an empty one for a message that is not an apply: refused there, never looked at), so
+    the worker's answers line up with the batch's positions."""
+    decoded = [decode(raw, i, max_bytes) for i, raw in enumerate(batch)]
+    docs = [
+        d.document if isinstance(d, Change) and isinstance(d.document, dict) else {}
+        for d in decoded
+    ]
+    return decoded, docs
 
 
 def decode(raw: Raw, index: int, max_bytes: int) -> Change | DeadLetter:

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 from hyper_registry.core.bulk import prepare_batches
 from hyper_registry.ingest.applier import DEAD_PAYLOAD_MAX, Applier
 from hyper_registry.ingest.consumer import Totals
-from hyper_registry.ingest.messages import Change, DeadLetter, Raw, decode
+from hyper_registry.ingest.messages import Change, DeadLetter, Raw, decode_batch
 
 READ_CHUNK = 1 << 16
 
@@ -65,8 +65,8 @@ def ingest_stream(
     batches: deque[tuple[list[Raw], list[Change | DeadLetter]]] = deque()
 
     def documents() -> Iterator[Any]:
-        # One document per line (an empty one for lines that are not an apply), so the
-        # prepared batches line up with the batches of lines.
+        # One document per line (see decode_batch), so the prepared batches line up
+        # with the batches of lines.
         batch: list[Raw] = []
         for raw in read_lines(stream, applier.max_bytes):
             batch.append(raw)
@@ -76,12 +76,10 @@ def ingest_stream(
         if batch:
             yield from _decoded(batch)
 
-    def _decoded(batch: list[Raw]) -> Iterator[Any]:
-        decoded = [decode(raw, i, applier.max_bytes) for i, raw in enumerate(batch)]
+    def _decoded(batch: list[Raw]) -> list[dict[str, Any]]:
+        decoded, docs = decode_batch(batch, applier.max_bytes)
         batches.append((batch, decoded))
-        for d in decoded:
-            doc = d.document if isinstance(d, Change) and d.op == "apply" else None
-            yield doc if isinstance(doc, dict) else _NOT_A_DOCUMENT
+        return docs
 
     with closing(prepare_batches(applier.registry, documents(), batch_size)) as prepared:
         for _start, _docs, answers in prepared:
@@ -91,11 +89,6 @@ def ingest_stream(
             if on_batch is not None:
                 on_batch(totals, tell())
     return totals
-
-
-_NOT_A_DOCUMENT: dict[str, Any] = {}
-"""What stands for a line that is not an apply (a delete, a dead letter): prepared and
-refused like any empty document, and its answer never looked at."""
 
 
 def _teller(stream: BinaryIO) -> Callable[[], int]:
