@@ -7,8 +7,8 @@ worker process prepares the next batches while this process commits the current
 one, so the two halves of the write pipeline run on two cores. Nothing else changes:
 the same ``prepare`` runs there, results and refusals come back per document in input
 order, and every commit (one transaction per batch, after-commit hooks) happens here.
-Documents of kinds whose rules read the store (``needs_previous``, ``reads_registry``) are
-prepared here; rules that read the store for a whole batch (``batch_rules``) run here too.
+Documents whose rules read the store (kinds with ``needs_previous``, documents
+``reads_registry`` names: a plugin whose module is an uploaded digest) are prepared here; rules that read the store for a whole batch (``batch_rules``) run here too.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from hyper_registry.core.ref import Ref
 from hyper_registry.store.base import PreparedWrite, RelationRow
 
 if TYPE_CHECKING:
+    from hyper_registry.core.kind import KindSpec
     from hyper_registry.core.pipeline import WritePipeline
     from hyper_registry.core.registry import Registry
 
@@ -383,7 +384,7 @@ def _payload(chunk: Sequence[Any]) -> bytes | None:
 # -- the worker side ------------------------------------------------------------------
 
 _PIPELINE: WritePipeline | None = None
-_LOCAL: frozenset[str] = frozenset()
+_LOCAL: dict[str, KindSpec] = {}  # kinds some of whose documents are prepared by the caller
 
 
 class _NoStore:
@@ -425,7 +426,7 @@ def _worker_init(settings_json: str) -> None:
     settings: Settings = Settings.model_validate_json(settings_json)
     kinds = KindCatalog(builtin_kinds())
     _PIPELINE = WritePipeline(kinds, _NoStore(), settings)  # type: ignore[arg-type]
-    _LOCAL = frozenset(k.name for k in kinds if k.needs_previous or k.reads_registry)
+    _LOCAL = {k.name: k for k in kinds if k.needs_previous or k.reads_registry}
     gc.freeze()  # what the worker imported is never garbage
 
 
@@ -449,7 +450,8 @@ def _prepare_chunk(payload: bytes) -> list[Any]:
     out: list[Any] = []
     with paused_gc():
         for doc in orjson.loads(payload):
-            if isinstance(doc, dict) and doc.get("kind") in _LOCAL:
+            local = _LOCAL.get(doc.get("kind")) if isinstance(doc, dict) else None
+            if local is not None and local.prepared_in_registry(doc):
                 out.append(None)
                 continue
             try:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from hyper_registry.core.registry import Registry
+    from hyper_registry.core.settings import Settings
     from hyper_registry.store.base import PreparedWrite
 
 
@@ -47,6 +48,7 @@ class RuleContext:
 
     previous: Entry | None = None
     registry: Registry | None = None
+    settings: Settings | None = None
 
 
 Rule = Callable[[Any, Document, RuleContext], Iterable[Problem]]
@@ -76,9 +78,11 @@ class KindSpec:
     implied_relations: Callable[[Any], Iterable[ImpliedRelation]] | None = None
     aliases: Callable[[Any], Iterable[str]] | None = None
     needs_previous: bool = False
-    reads_registry: bool = False
+    reads_registry: bool | Callable[[Mapping[str, Any]], bool] = False
     """Rules read through ``RuleContext.registry`` (an uploaded blob...): documents of the
-    kind are prepared in the registry's own process, never in a bulk worker."""
+    kind are prepared in the registry's own process, never in a bulk worker. A predicate
+    on the raw document says which documents need it (a plugin whose module is an
+    uploaded digest); the others are prepared in the worker."""
     status_of: StatusOf | None = None
     batch_rules: tuple[BatchRule, ...] = ()
     operations: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
@@ -90,6 +94,14 @@ class KindSpec:
     alone belongs in ``status_of``.)"""
     on_registered: Callable[[Registry, Entry], None] | None = None
     on_unregistered: Callable[[Registry, Entry], None] | None = None
+
+    def prepared_in_registry(self, doc: Any) -> bool:
+        """Whether the raw document ``doc`` must be prepared where the registry is."""
+        if self.needs_previous or self.reads_registry is True:
+            return True
+        if callable(self.reads_registry):
+            return not isinstance(doc, Mapping) or self.reads_registry(doc)
+        return False
 
     def relations_of(self, spec: Any) -> list[ImpliedRelation]:
         return list(self.implied_relations(spec)) if self.implied_relations else []

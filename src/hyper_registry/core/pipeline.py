@@ -93,6 +93,7 @@ class WritePipeline:
         ctx = RuleContext(
             previous=self.store.latest(doc.ref) if kind.needs_previous else None,
             registry=self._registry,
+            settings=self.settings,
         )
         for rule in kind.rules:
             problems.extend(rule(spec, doc, ctx))

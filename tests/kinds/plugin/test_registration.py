@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -189,3 +190,53 @@ def test_status_is_merged_and_follows_the_module(registry: Registry) -> None:
     status = registry.get(ref).status
     assert [e["name"] for e in status["wasm"]["exports"]] == ["add", "noop", "half"]
     assert status["security"] == {"critical": 0}
+
+
+def test_bulk_worker_prepares_inline_modules_like_the_registry(
+    open_registry: Callable[..., Registry],
+) -> None:
+    """Inline modules are checked in the bulk worker (no registry there), digest modules
+    where the registry is: the same outcomes, refusals and ``status.wasm`` either way."""
+    from hyper_registry.core.bulk import BulkPreparer
+    from hyper_registry.kinds.plugin import KIND
+
+    add = module("add.wat").decode()
+    docs: list[dict[str, Any]] = [
+        plugin(f"p{i}", {"module": {"wat": add}, "exports": ["add"]}) for i in range(12)
+    ]
+    docs.append(plugin("files", {"module": {"wat": module("files.wat").decode()}}))  # fs, undeclared
+    docs.append(plugin("broken", {"module": {"wat": "(module"}}))
+    docs.append(plugin("blob", {"module": {"digest": "sha256:" + "0" * 64}}))  # never pushed
+    assert [KIND.prepared_in_registry(d) for d in docs[-3:]] == [False, False, True]
+    assert KIND.prepared_in_registry({"kind": "plugin", "spec": {"module": "oops"}})
+
+    there = open_registry(parallel_prepare_min=10, prepare_workers=1)
+    got = there.apply_many(docs, atomic=False, batch_size=100)
+    assert there.extension(BulkPreparer)._proc is not None  # the worker did run
+    refused = {e.ref: e.error for e in got.errors}
+    assert set(refused) == {"plugin:lab/files@1.0.0", "plugin:lab/broken@1.0.0",
+                            "plugin:lab/blob@1.0.0"}  # fmt: skip
+    assert "push it first" in str(refused["plugin:lab/blob@1.0.0"])
+    status = there.get("plugin:lab/p3@1.0.0").status["wasm"]
+    assert status["runnable"] is True
+    assert {e["name"] for e in status["exports"]} >= {"add"}
+
+    here = open_registry(parallel_prepare_min=0)
+    again = here.apply_many(docs, atomic=False, batch_size=100)
+    assert [(e.index, e.ref, type(e.error)) for e in again.errors] == [
+        (e.index, e.ref, type(e.error)) for e in got.errors
+    ]
+    assert again.counts()["unchanged"] == 12  # same bodies, same content hashes
+    assert here.get("plugin:lab/p3@1.0.0").status["wasm"] == status
+
+
+def test_bulk_worker_applies_the_configured_module_limit(
+    open_registry: Callable[..., Registry],
+) -> None:
+    big = "(module " + " ".join(f'(func (export "f{i}"))' for i in range(400)) + ")"
+    docs = [plugin(f"p{i}", {"module": {"wat": big}}) for i in range(12)]
+    assert len(wat_to_wasm(big)) > 1024
+    reg = open_registry(parallel_prepare_min=10, prepare_workers=1, plugin_max_module_bytes=1024)
+    report = reg.apply_many(docs, atomic=False, batch_size=100)
+    assert len(report.errors) == 12
+    assert all("the limit is 1024 bytes" in str(e.error.problems[0].message) for e in report.errors)

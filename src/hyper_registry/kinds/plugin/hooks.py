@@ -20,15 +20,24 @@ log = logging.getLogger(__name__)
 STATUS_KEY = "wasm"
 
 
-def module_status(registry: Registry, spec: PluginSpec) -> dict[str, Any]:
-    """What ``status.wasm`` says of a spec's module (never raises a domain error)."""
+def module_status(registry: Registry | None, spec: PluginSpec) -> dict[str, Any]:
+    """What ``status.wasm`` says of a spec's module (never raises a domain error).
+
+    With the registry the inspection is its runtime's (remembered, and a digest module
+    is read from the uploaded blobs); without it (a bulk worker, which only prepares
+    inline modules) the module is inspected here.
+    """
+    from hyper_registry.kinds.plugin.inspect import inspect
     from hyper_registry.kinds.plugin.rules import module_problems
     from hyper_registry.kinds.plugin.runtime import PluginRuntime
+    from hyper_registry.kinds.plugin.source import module_bytes
 
-    runtime = registry.extension(PluginRuntime)
     problems: list[Problem]
     try:
-        info = runtime.inspection(spec)
+        if registry is not None:
+            info = registry.extension(PluginRuntime).inspection(spec)
+        else:
+            info = inspect(module_bytes(spec.module, None))
     except MalformedModule as exc:
         problems = [exc.problem(("spec", "module"))]
     except HyperRegistryError as exc:  # the store is unavailable, ...
@@ -49,9 +58,7 @@ def module_status(registry: Registry, spec: PluginSpec) -> dict[str, Any]:
 def status_of(spec: PluginSpec, doc: Document, ctx: RuleContext) -> dict[str, Any]:
     """``status.wasm``: the module's inventory, derived when the document is prepared.
 
-    Plugins are prepared where the registry is (the kind reads uploaded modules from
-    its blob store), so the inspection ``module_is_valid`` just made is reused here.
+    Where the registry is, the inspection ``module_is_valid`` just made is reused; a bulk
+    worker (inline modules only) inspects the module again (small ones are remembered).
     """
-    if ctx.registry is None:  # pragma: no cover - plugins are never prepared without one
-        return {}
     return {STATUS_KEY: module_status(ctx.registry, spec)}

@@ -10,7 +10,8 @@ and the result lands in ``status.wasm``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from hyper_registry.core.envelope import Document
 from hyper_registry.core.errors import Problem
@@ -26,6 +27,19 @@ def no_repeats(spec: PluginSpec, doc: Document, ctx: RuleContext) -> Iterator[Pr
     """A permission or an export is listed once."""
     yield from duplicates(spec.permissions, ("spec", "permissions"), "permission")
     yield from duplicates(spec.exports, ("spec", "exports"), "export")
+
+
+def module_by_digest(doc: Mapping[str, Any]) -> bool:
+    """Whether a raw plugin document's module is an uploaded blob (read from the registry).
+
+    Anything but an inline ``wat`` or ``wasm`` module (a digest, a malformed spec) says
+    yes: the registry's own process prepares it and reports what is wrong.
+    """
+    spec = doc.get("spec")
+    module = spec.get("module") if isinstance(spec, Mapping) else None
+    return not (
+        isinstance(module, Mapping) and "digest" not in module and ("wat" in module or "wasm" in module)
+    )
 
 
 def module_problems(spec: PluginSpec, info: Inspection) -> list[Problem]:
@@ -58,11 +72,14 @@ def module_is_valid(spec: PluginSpec, doc: Document, ctx: RuleContext) -> Iterat
             return  # no store to read it from here: checked after the commit (status.wasm)
         else:
             data = module_bytes(spec.module, None)
-            if len(data) > MAX_MODULE_BYTES:
+            limit = (
+                ctx.settings.plugin_max_module_bytes
+                if ctx.settings is not None
+                else MAX_MODULE_BYTES
+            )
+            if len(data) > limit:
                 yield Problem(
-                    loc,
-                    f"the module is {len(data)} bytes; the limit is {MAX_MODULE_BYTES} bytes",
-                    "too-large",
+                    loc, f"the module is {len(data)} bytes; the limit is {limit} bytes", "too-large"
                 )
                 return
             info = inspect(data)
