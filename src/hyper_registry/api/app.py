@@ -11,7 +11,7 @@ import hyper_registry
 from hyper_registry.api import openapi
 from hyper_registry.api.cache import DEFAULT_TTL, TokenCache
 from hyper_registry.api.errors import install_error_handlers
-from hyper_registry.api.fastpath import EntryReadFastPath
+from hyper_registry.api.fastpath import EntryFastPath
 from hyper_registry.api.routes import (
     apply,
     changes,
@@ -114,5 +114,5 @@ def create_app(
         app.include_router(domain.router(settings))
     openapi.install(app, list(registry.kinds))
     mount_ui(app)  # last: the web UI at "/" never shadows an API route
-    app.add_middleware(EntryReadFastPath, state=app.state.api)
+    app.add_middleware(EntryFastPath, state=app.state.api)
     return app
