@@ -28,7 +28,6 @@ version that exists).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -107,9 +106,10 @@ class EntryFastPath:
             return
         try:
             # Validated as the routed handler does: inline on SQLite, else in a thread.
-            pending = await state.read(state.registry.register_later, doc, actor=principal.name)
+            item = await state.read(state.registry.prepare_create, doc, actor=principal.name)
+            pending = state.registry.commit_later(item)
             assert pending is not None  # group commit is on
-            result = await asyncio.wrap_future(pending)
+            result = await pending
             entry = result.entry
             if entry is None:
                 entry = await state.read(state.registry.get, result.ref)

@@ -450,7 +450,7 @@ def _prepare_chunk(payload: bytes) -> list[Any]:
     out: list[Any] = []
     with paused_gc():
         for doc in orjson.loads(payload):
-            local = _LOCAL.get(doc.get("kind")) if isinstance(doc, dict) else None
+            local = _LOCAL.get(str(doc.get("kind"))) if isinstance(doc, dict) else None
             if local is not None and local.prepared_in_registry(doc):
                 out.append(None)
                 continue

@@ -5,19 +5,29 @@ sync whatever it holds. When many callers write one document each at the same
 time, one writer thread takes every pending write, commits them together through
 the pipeline, and hands each caller its own result (or its own refusal). A caller
 alone waits for nothing: its write is committed at once.
+
+Callers on an event loop (the HTTP API) get asyncio futures: the results of one commit
+are handed to each loop in one wake-up (``call_soon_threadsafe``), not one per caller.
+Every wake-up is a system call, so a thread switch, and the commit thread then waits
+for the loop to give the GIL back: one per commit instead of one per write.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 
-from hyper_registry.core.errors import HyperRegistryError, ItemError, Unavailable
+from hyper_registry.core.errors import ItemError, Unavailable
 from hyper_registry.core.pipeline import WritePipeline
 from hyper_registry.store.base import PreparedWrite, WriteResult
 
 _STOP = object()
+Waiter = Future[WriteResult] | asyncio.Future[WriteResult]
+Outcome = WriteResult | BaseException
 
 
 class GroupCommitter:
@@ -39,6 +49,17 @@ class GroupCommitter:
         An event loop can await it (``asyncio.wrap_future``) without parking a thread.
         """
         future: Future[WriteResult] = Future()
+        self._put(item, future)
+        return future
+
+    def enqueue_here(self, item: PreparedWrite) -> asyncio.Future[WriteResult]:
+        """Like :meth:`enqueue`, for a caller on the running event loop: await the
+        returned future. The loop is woken once per commit for all its callers."""
+        future: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
+        self._put(item, future)
+        return future
+
+    def _put(self, item: PreparedWrite, future: Waiter) -> None:
         with self._lock:
             if self._closed:
                 raise Unavailable("the registry is closed")
@@ -48,7 +69,6 @@ class GroupCommitter:
                 )
                 self._thread.start()
             self._queue.put((item, future))
-        return future
 
     def close(self) -> None:
         with self._lock:
@@ -78,21 +98,42 @@ class GroupCommitter:
             if stop:
                 return
 
-    def _commit(self, group: list[tuple[PreparedWrite, Future[WriteResult]]]) -> None:
+    def _commit(self, group: list[tuple[PreparedWrite, Waiter]]) -> None:
         items = [item for item, _ in group]
+        outcomes: list[Outcome]
         try:
             results = self._pipeline.commit(items, actor="registry", atomic=False)
-        except HyperRegistryError as exc:
-            for _, fut in group:
-                fut.set_exception(exc)
-            return
-        except BaseException as exc:  # a bug: never leave a caller waiting forever
-            for _, fut in group:
-                fut.set_exception(exc)
-            return
-        for result in results:
-            fut = group[result.index][1]
-            if isinstance(result, ItemError):
-                fut.set_exception(result.error)
+        except BaseException as exc:  # refused, or a bug: never leave a caller waiting
+            outcomes = [exc] * len(group)
+        else:
+            by_index: dict[int, Outcome] = {
+                r.index: r.error if isinstance(r, ItemError) else r for r in results
+            }
+            missing = Unavailable("the write got no result from its commit")
+            outcomes = [by_index.get(i, missing) for i in range(len(group))]
+        on_loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[WriteResult], Outcome]]]
+        on_loops = {}
+        for (_, fut), outcome in zip(group, outcomes, strict=True):
+            if isinstance(fut, asyncio.Future):
+                on_loops.setdefault(fut.get_loop(), []).append((fut, outcome))
             else:
-                fut.set_result(result)
+                _settle(fut, outcome)
+        for loop, settled in on_loops.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits there
+                loop.call_soon_threadsafe(_settle_all, settled)
+
+
+def _settle(fut: Waiter, outcome: Outcome) -> None:
+    if fut.done():  # an asyncio caller that gave up (cancelled)
+        return
+    if isinstance(outcome, BaseException):
+        fut.set_exception(outcome)
+    else:
+        fut.set_result(outcome)
+
+
+def _settle_all(
+    settled: Sequence[tuple[asyncio.Future[WriteResult], Outcome]],
+) -> None:
+    for fut, outcome in settled:
+        _settle(fut, outcome)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import closing
@@ -305,9 +306,24 @@ class Registry:
         """
         if not self.settings.group_commit:
             return None
+        return self._committer.enqueue(self.prepare_create(document, actor=actor))
+
+    def prepare_create(
+        self, document: Mapping[str, Any] | Document, *, actor: str = DEFAULT_ACTOR
+    ) -> PreparedWrite:
+        """Validate a document to create (raises its refusal); commit it with
+        :meth:`commit_later`."""
         item = self.pipeline.prepare(document, "create")
         item.actor = actor
-        return self._committer.enqueue(item)
+        return item
+
+    def commit_later(self, item: PreparedWrite) -> asyncio.Future[WriteResult] | None:
+        """From a running event loop: queue a prepared write for the next group commit
+        and return an asyncio future of its result (or refusal); None when group commit
+        is off. The loop is woken once per commit for all the writes it is waiting for."""
+        if not self.settings.group_commit:
+            return None
+        return self._committer.enqueue_here(item)
 
     def register(
         self,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import copy
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,7 +204,9 @@ def test_bulk_worker_prepares_inline_modules_like_the_registry(
     docs: list[dict[str, Any]] = [
         plugin(f"p{i}", {"module": {"wat": add}, "exports": ["add"]}) for i in range(12)
     ]
-    docs.append(plugin("files", {"module": {"wat": module("files.wat").decode()}}))  # fs, undeclared
+    docs.append(
+        plugin("files", {"module": {"wat": module("files.wat").decode()}})
+    )  # fs, undeclared
     docs.append(plugin("broken", {"module": {"wat": "(module"}}))
     docs.append(plugin("blob", {"module": {"digest": "sha256:" + "0" * 64}}))  # never pushed
     assert [KIND.prepared_in_registry(d) for d in docs[-3:]] == [False, False, True]

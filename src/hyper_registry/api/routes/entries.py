@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -253,15 +252,15 @@ def router() -> APIRouter:
             request.state.audit_target = (hint or "", kind, ns)
             if not principal.sees(ns):
                 raise not_found(hint or f"{kind}:{ns}")
-        pending = (
-            await state.read(state.registry.register_later, doc, actor=principal.name)
-            if key is None
-            else None
-        )
-        if pending is not None:
+        if key is None and state.registry.settings.group_commit:
+            item = await state.read(state.registry.prepare_create, doc, actor=principal.name)
+            pending = state.registry.commit_later(item)
+            assert pending is not None
             # Awaited on the event loop: no thread is parked while the commit is pending.
-            result = await asyncio.wrap_future(pending)
-            entry = result.entry if result.entry is not None else state.registry.get(result.ref)
+            result = await pending
+            entry = result.entry
+            if entry is None:
+                entry = await state.read(state.registry.get, result.ref)
         else:
             entry = await state.write(
                 state.registry.register, doc, actor=principal.name, idempotency_key=key

@@ -38,7 +38,9 @@ def module_by_digest(doc: Mapping[str, Any]) -> bool:
     spec = doc.get("spec")
     module = spec.get("module") if isinstance(spec, Mapping) else None
     return not (
-        isinstance(module, Mapping) and "digest" not in module and ("wat" in module or "wasm" in module)
+        isinstance(module, Mapping)
+        and "digest" not in module
+        and ("wat" in module or "wasm" in module)
     )
 
 
