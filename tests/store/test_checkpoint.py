@@ -47,3 +47,17 @@ def test_commits_do_not_checkpoint_and_the_thread_does(
     assert cp._thread is None  # closed with the store
     with Registry.open(Settings(data_dir=tmp_path)) as reg:
         assert reg.get("service:shop/s-2999@1.0.0").revision == 1
+
+
+def test_a_stream_of_commits_shares_checkpoints(tmp_path: Path) -> None:
+    """Commits every few milliseconds get one checkpoint per DELAY, not one each."""
+    with Registry.open(Settings(data_dir=tmp_path)) as reg:
+        cp = reg.store._checkpointer  # type: ignore[attr-defined]
+        reg.apply(build_doc("service:shop/first@1.0.0"))
+        time.sleep(checkpoint.DELAY * 2)
+        before = cp.checkpoints
+        started = time.monotonic()
+        for i in range(200):
+            reg.apply(build_doc(f"service:shop/s-{i}@1.0.0"))
+        elapsed = time.monotonic() - started
+        assert cp.checkpoints - before <= elapsed / checkpoint.DELAY + 2

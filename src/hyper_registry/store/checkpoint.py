@@ -30,6 +30,7 @@ class Checkpointer:
     def __init__(self, path: str) -> None:
         self._path = path
         self._wake = threading.Event()
+        self._stopping = threading.Event()
         self._stop = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -57,10 +58,12 @@ class Checkpointer:
                 self._wake.wait(IDLE)
                 if self._stop:
                     break
-                self._wake.clear()
-                self._wake.wait(DELAY)  # let a burst of commits land first
-                if self._stop:
+                # Let a burst of commits land first: a steady stream of commits (a
+                # group commit every few milliseconds) then shares one checkpoint per
+                # DELAY instead of syncing the database file after nearly every commit.
+                if self._stopping.wait(DELAY):
                     break
+                self._wake.clear()
                 self._checkpoint(conn)
         finally:
             conn.close()
@@ -77,6 +80,7 @@ class Checkpointer:
         with self._lock:
             self._stop = True
             thread, self._thread = self._thread, None
+        self._stopping.set()
         self._wake.set()
         if thread is not None:
             thread.join(timeout=30)
