@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -163,8 +162,6 @@ def serve_bare(args: argparse.Namespace) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    if os.environ.get("BENCH_SWITCH"):
-        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     if args.serve.startswith("bare"):
         serve_bare(args)
         return
