@@ -218,3 +218,41 @@ def test_many_concurrent_single_writes_each_get_their_own_result(
         (f"user{i}", f"service:edge/s{i}@1.0.0") for i in range(n)
     )
     assert registry.count() == n + 1
+
+
+def test_creates_awaited_on_an_event_loop_share_commits_and_get_their_own_result(
+    registry: Registry, make_doc: MakeDoc
+) -> None:
+    """``commit_later`` from a running loop: each caller its result or refusal, the writes
+    of one commit handed to the loop together."""
+    import asyncio
+
+    registry.register(make_doc("service:edge/taken@1.0.0"))
+    n = 24
+
+    async def create(ref: str, actor: str) -> Entry | HyperRegistryError:
+        try:
+            item = registry.prepare_create(make_doc(ref), actor=actor)
+            pending = registry.commit_later(item)
+            assert pending is not None
+            result = await pending
+        except HyperRegistryError as exc:
+            return exc
+        return result.entry if result.entry is not None else registry.get(result.ref)
+
+    async def main() -> list[Entry | HyperRegistryError]:
+        calls = [create(f"service:edge/s{i}@1.0.0", f"user{i}") for i in range(n)]
+        calls.append(create("service:edge/taken@1.0.0", "late"))
+        return await asyncio.gather(*calls)
+
+    results = asyncio.run(main())
+    created = results[:n]
+    assert [str(e.ref) for e in created if isinstance(e, Entry)] == [
+        f"service:edge/s{i}@1.0.0" for i in range(n)
+    ]
+    assert isinstance(results[n], AlreadyExists)
+    assert sorted((c.actor, c.ref) for c in registry.changes(since=1)) == sorted(
+        (f"user{i}", f"service:edge/s{i}@1.0.0") for i in range(n)
+    )
+    commits = {c.at for c in registry.changes(since=1)}
+    assert len(commits) < n  # they shared commits (one timestamp per commit)
