@@ -38,3 +38,6 @@ def test_request_telemetry_is_off_unless_asked_for(tmp_path: Any) -> None:
             config = app._telemetry  # FastAPI's resolved telemetry configuration
             assert config["tracing"] is otel and config["metrics"] is otel
             assert app._native_telemetry.enabled() is False  # no provider configured here
+            # With telemetry on, no request skips the routes (and their spans).
+            layers = [m.cls.__name__ for m in app.user_middleware]  # type: ignore[attr-defined]
+            assert ("EntryFastPath" in layers) is not otel
