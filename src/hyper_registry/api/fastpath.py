@@ -105,14 +105,7 @@ class EntryFastPath:
             await self.app(scope, replay, send)
             return
         try:
-            # Validated as the routed handler does: inline on SQLite, else in a thread.
-            item = await state.read(state.registry.prepare_create, doc, actor=principal.name)
-            pending = state.registry.commit_later(item)
-            assert pending is not None  # group commit is on
-            result = await pending
-            entry = result.entry
-            if entry is None:
-                entry = await state.read(state.registry.get, result.ref)
+            entry = await state.create(doc, principal.name)  # as the routed handler does
         except HyperRegistryError:
             # Refused (invalid, exists...): nothing was written; the application tries
             # again and answers with the refusal, audited and as problem+json.

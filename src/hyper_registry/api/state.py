@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from hyper_registry.api.cache import TokenCache
+from hyper_registry.core.envelope import Entry
 from hyper_registry.core.registry import Registry
 
 T = TypeVar("T")
@@ -51,6 +52,19 @@ class ApiState:
     async def write(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         """Run a write in the thread pool: writes wait for a (group) commit."""
         return await run_in_threadpool(fn, *args, **kwargs)
+
+    async def create(self, document: Any, actor: str) -> Entry:
+        """Create one entry through the group commit, awaited on the event loop (no thread
+        is parked while the commit is pending); raises the refusal. Group commit must be on.
+        """
+        registry = self.registry
+        item = await self.read(registry.prepare_create, document, actor=actor)
+        pending = registry.commit_later(item)
+        assert pending is not None, "group commit is off"
+        result = await pending
+        if result.entry is not None:
+            return result.entry
+        return await self.read(registry.get, result.ref)
 
 
 def api_state(request: Request) -> ApiState:

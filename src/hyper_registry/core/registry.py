@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -295,18 +294,6 @@ class Registry:
 
     def _entry(self, result: WriteResult) -> Entry:
         return result.entry if result.entry is not None else self.store.get(result.ref)
-
-    def register_later(
-        self, document: Mapping[str, Any] | Document, *, actor: str = DEFAULT_ACTOR
-    ) -> Future[WriteResult] | None:
-        """Validate now and queue the create for the next group commit.
-
-        Returns a future of the result (or of the refusal), or None when group commit is
-        off (then call :meth:`register`). Validation errors are raised at once.
-        """
-        if not self.settings.group_commit:
-            return None
-        return self._committer.enqueue(self.prepare_create(document, actor=actor))
 
     def prepare_create(
         self, document: Mapping[str, Any] | Document, *, actor: str = DEFAULT_ACTOR

@@ -253,14 +253,7 @@ def router() -> APIRouter:
             if not principal.sees(ns):
                 raise not_found(hint or f"{kind}:{ns}")
         if key is None and state.registry.settings.group_commit:
-            item = await state.read(state.registry.prepare_create, doc, actor=principal.name)
-            pending = state.registry.commit_later(item)
-            assert pending is not None
-            # Awaited on the event loop: no thread is parked while the commit is pending.
-            result = await pending
-            entry = result.entry
-            if entry is None:
-                entry = await state.read(state.registry.get, result.ref)
+            entry = await state.create(doc, principal.name)
         else:
             entry = await state.write(
                 state.registry.register, doc, actor=principal.name, idempotency_key=key
