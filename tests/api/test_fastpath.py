@@ -233,3 +233,34 @@ def test_create_refusals_and_other_cases_go_through_the_application(
     for ref in ("model:team-a/bad@1.0.0", "model:team-a/other@1.0.0", "model:team-b/hidden@1.0.0"):
         with pytest.raises(NotFound):
             reg.get(ref)
+
+
+def test_concurrent_creates_over_a_live_server(reg: Registry, live: Any, tokens: Tokens) -> None:
+    """Many clients at once, duplicates among them: every create answered once (201 or 409),
+    every created entry stored once, the refusals audited."""
+    import asyncio
+
+    import httpx
+
+    headers = {"Authorization": f"Bearer {tokens.writer}"}
+    names = [f"m{i % 40}" for i in range(120)]  # each name three times
+
+    async def main() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=live.url, headers=headers, timeout=30) as client:
+            await client.post("/v1/entries", json=doc("model:team-a/warm@1.0.0"))  # cache token
+            return await asyncio.gather(
+                *(client.post("/v1/entries", json=doc(f"model:team-a/{n}@1.0.0")) for n in names)
+            )
+
+    answers = asyncio.run(main())
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201] * 40 + [409] * 80
+    for a in answers:
+        if a.status_code == 409:
+            assert a.headers["content-type"].startswith("application/problem+json")
+        else:
+            assert a.headers["location"].endswith("/versions/1.0.0")
+    assert reg.count() == 41
+    creates = [c for c in reg.changes() if c.op == "create"]
+    assert len(creates) == 41 and len({c.ref for c in creates}) == 41
+    assert len([c for c in reg.changes() if c.op == "refuse"]) == 80
