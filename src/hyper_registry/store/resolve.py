@@ -40,14 +40,6 @@ def _resolve_expr(kind: str, ns: str, name: str, ver: str) -> str:
           ORDER BY e.version_key DESC LIMIT 1))"""
 
 
-_NEW_ROWS = {
-    side: sa.text(
-        f"UPDATE relations SET {side}_id = {_resolution(side)} "
-        f"WHERE id >= :first AND {side}_id IS NULL"
-    )
-    for side in ("src", "dst")
-}
-
 _BY_NAME = {
     side: sa.text(
         f"UPDATE relations SET {side}_id = {_resolution(side)} "
@@ -65,17 +57,6 @@ _BY_NAME = {
 def _raw(conn: sa.Connection) -> Any:
     # SQLite runs these through the DBAPI cursor (see writer.raw_cursor): same SQL text.
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-
-
-def resolve_new_rows(conn: sa.Connection, first_id: int) -> None:
-    """Resolve the unresolved ends of relation rows inserted from ``first_id`` on."""
-    if conn.dialect.name == "sqlite":
-        cur = _raw(conn)
-        for side in ("src", "dst"):
-            cur.execute(_NEW_ROWS[side].text, {"first": first_id})
-        return
-    for side in ("src", "dst"):
-        conn.execute(_NEW_ROWS[side], {"first": first_id})
 
 
 RefKey = tuple[str, str, str, str]  # kind, namespace, name, version ('' for the latest)
