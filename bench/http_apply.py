@@ -71,7 +71,7 @@ from http_get import (
     write_ready,
 )
 
-MODES = ("single", "single-apply", "batch", "bare-post", "bare-post-thread")
+MODES = ("single", "single-apply", "batch", "bare-post", "bare-post-thread", "null-commit")
 TARGET_SINGLE_PER_S = 4000
 NAMESPACE = "bench"
 
@@ -177,6 +177,8 @@ def serve(args: argparse.Namespace) -> None:
     pipeline = registry.pipeline
     pipeline.prepare = prepare.wrap(pipeline.prepare)  # type: ignore[method-assign]
     pipeline.commit = commit.wrap(pipeline.commit, count_items=True)  # type: ignore[method-assign]
+    if args.serve == "null-commit":
+        _null_commits(registry)
     app = create_app(registry)
 
     def stats() -> dict[str, Any]:  # a plain route beside the API's (no token, no audit)
@@ -244,6 +246,26 @@ def fdatasync_rate(directory: str, seconds: float = 1.0) -> float:
     finally:
         os.close(fd)
         os.unlink(path)
+
+
+def _null_commits(registry: Any) -> None:
+    """Diagnostic: creates are validated as usual, then answered as if committed at once,
+    with nothing written (the HTTP and validation floor of a create)."""
+    import asyncio
+    from functools import partial
+
+    from hyper_registry.core.ids import timestamp, utcnow, uuid7
+    from hyper_registry.store.base import WriteResult
+    from hyper_registry.store.writer import _entry_from
+
+    def commit_later(item: Any) -> Any:
+        done = asyncio.get_running_loop().create_future()
+        uid, now = uuid7(), timestamp(utcnow())
+        build = partial(_entry_from, item, uid, 1, now, now, "{}")
+        done.set_result(WriteResult(0, item.ref, "created", uid, 1, build=build))
+        return done
+
+    registry.commit_later = commit_later
 
 
 def measure(script: str, mode: str, rep: int, args: argparse.Namespace) -> dict[str, Any]:
