@@ -40,16 +40,29 @@ def run(
     options: dict[str, Any] = {"log_level": "info", "proxy_headers": False}
     options.update(uvicorn_options)
     if workers > 1:
-        os.environ.update(settings_environment(registry.settings))
+        settings = registry.settings
         registry.close()
-        uvicorn.run(
-            "hyper_registry.api.server:worker_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            **options,
-        )
+        writer = None
+        if settings.is_sqlite and settings.group_commit and settings.writer_socket is None:
+            # One writer process commits the groups of every worker: see
+            # hyper_registry.core.writer_process.
+            from hyper_registry.core.writer_process import start_writer
+
+            writer = start_writer(settings)
+            settings = settings.model_copy(update={"writer_socket": writer.path})
+        os.environ.update(settings_environment(settings))
+        try:
+            uvicorn.run(
+                "hyper_registry.api.server:worker_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                **options,
+            )
+        finally:
+            if writer is not None:
+                writer.stop()
         return
     app = create_app(registry, health_checks=registry.settings.checker_enabled)
     uvicorn.run(app, host=host, port=port, workers=1, **options)

@@ -23,6 +23,7 @@ from concurrent.futures import Future
 
 from hyper_registry.core.errors import ItemError, Unavailable
 from hyper_registry.core.pipeline import WritePipeline
+from hyper_registry.core.writer_process import RemoteWriter
 from hyper_registry.store.base import PreparedWrite, WriteResult
 
 _STOP = object()
@@ -31,8 +32,17 @@ Outcome = WriteResult | BaseException
 
 
 class GroupCommitter:
-    def __init__(self, pipeline: WritePipeline, max_batch: int = 512) -> None:
+    def __init__(
+        self,
+        pipeline: WritePipeline,
+        max_batch: int = 512,
+        writer: RemoteWriter | None = None,
+    ) -> None:
         self._pipeline = pipeline
+        self._writer = writer
+        self._sent: queue.Queue[object] = queue.Queue()  # groups the writer process has
+        self._in_flight = threading.Semaphore(2)
+        self._reader: threading.Thread | None = None
         self._max_batch = max_batch
         self._queue: queue.Queue[object] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -82,7 +92,7 @@ class GroupCommitter:
         while True:
             first = self._queue.get()
             if first is _STOP:
-                return
+                break
             group = [first]
             stop = False
             while len(group) < self._max_batch:
@@ -94,9 +104,57 @@ class GroupCommitter:
                     stop = True
                     break
                 group.append(nxt)
-            self._commit(group)  # type: ignore[arg-type]
+            self._dispatch(group)  # type: ignore[arg-type]
             if stop:
+                break
+        if self._reader is not None:
+            self._sent.put(_STOP)
+            self._reader.join(timeout=30)
+        if self._writer is not None:
+            self._writer.close()
+
+    def _dispatch(self, group: list[tuple[PreparedWrite, Waiter]]) -> None:
+        """Commit a group here, or hand it to the writer process (two groups in flight:
+        it commits one while this thread gathers and sends the next)."""
+        writer = self._writer
+        if writer is not None and not writer.broken:
+            self._in_flight.acquire()
+            try:
+                sent = writer.send([item for item, _ in group], actor="registry")
+            except BaseException as exc:
+                self._in_flight.release()
+                self._settle_group(group, [exc] * len(group))
                 return
+            if sent:
+                if self._reader is None:
+                    self._reader = threading.Thread(
+                        target=self._read, name="hyper-registry-writer-answers", daemon=True
+                    )
+                    self._reader.start()
+                self._sent.put(group)
+                return
+            self._in_flight.release()
+        self._commit(group)
+
+    def _read(self) -> None:
+        """Take the writer process's answers, in the order the groups were sent."""
+        writer = self._writer
+        assert writer is not None
+        while True:
+            group = self._sent.get()
+            if group is _STOP:
+                return
+            outcomes: list[Outcome]
+            try:
+                results = writer.receive([item for item, _ in group])  # type: ignore[attr-defined]
+                self._pipeline.after_commit(results)  # the hooks and listeners live here
+            except BaseException as exc:
+                outcomes = [exc] * len(group)  # type: ignore[arg-type]
+            else:
+                outcomes = _outcomes(len(group), results)  # type: ignore[arg-type]
+            finally:
+                self._in_flight.release()
+            self._settle_group(group, outcomes)  # type: ignore[arg-type]
 
     def _commit(self, group: list[tuple[PreparedWrite, Waiter]]) -> None:
         items = [item for item, _ in group]
@@ -106,11 +164,11 @@ class GroupCommitter:
         except BaseException as exc:  # refused, or a bug: never leave a caller waiting
             outcomes = [exc] * len(group)
         else:
-            by_index: dict[int, Outcome] = {
-                r.index: r.error if isinstance(r, ItemError) else r for r in results
-            }
-            missing = Unavailable("the write got no result from its commit")
-            outcomes = [by_index.get(i, missing) for i in range(len(group))]
+            outcomes = _outcomes(len(group), results)
+        self._settle_group(group, outcomes)
+
+    @staticmethod
+    def _settle_group(group: list[tuple[PreparedWrite, Waiter]], outcomes: list[Outcome]) -> None:
         on_loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[WriteResult], Outcome]]]
         on_loops = {}
         for (_, fut), outcome in zip(group, outcomes, strict=True):
@@ -121,6 +179,15 @@ class GroupCommitter:
         for loop, settled in on_loops.items():
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits there
                 loop.call_soon_threadsafe(_settle_all, settled)
+
+
+def _outcomes(n: int, results: Sequence[WriteResult | ItemError]) -> list[Outcome]:
+    """Each item's result or refusal, by position in its group."""
+    by_index: dict[int, Outcome] = {
+        r.index: r.error if isinstance(r, ItemError) else r for r in results
+    }
+    missing = Unavailable("the write got no result from its commit")
+    return [by_index.get(i, missing) for i in range(n)]
 
 
 def _settle(fut: Waiter, outcome: Outcome) -> None:

@@ -188,15 +188,34 @@ class WritePipeline:
         idempotency: Idempotency | None = None,
         within: TxHook | None = None,
     ) -> list[WriteResult | ItemError]:
-        results = self.store.write(
+        results = self.write(
+            items, actor=actor, atomic=atomic, idempotency=idempotency, within=within
+        )
+        self.after_commit(results)
+        return results
+
+    def write(
+        self,
+        items: Sequence[PreparedWrite],
+        *,
+        actor: str,
+        atomic: bool = True,
+        idempotency: Idempotency | None = None,
+        within: TxHook | None = None,
+    ) -> list[WriteResult | ItemError]:
+        """The transaction of :meth:`commit` (the kinds' ``in_transaction`` hooks
+        included), without the after-commit hooks: a writer process runs this part."""
+        return self.store.write(
             items,
             actor=actor,
             atomic=atomic,
             idempotency=idempotency,
             within=self._with_kind_hooks(items, within),
         )
+
+    def after_commit(self, results: Sequence[WriteResult | ItemError]) -> None:
+        """The kinds' after-commit hooks and the change listeners, for committed results."""
         self._after_commit([r for r in results if isinstance(r, WriteResult)])
-        return results
 
     def _with_kind_hooks(
         self, items: Sequence[PreparedWrite], within: TxHook | None

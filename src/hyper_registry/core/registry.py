@@ -32,6 +32,7 @@ from hyper_registry.core.kinds import KindCatalog
 from hyper_registry.core.pipeline import Listener, WritePipeline, request_hash
 from hyper_registry.core.ref import Ref
 from hyper_registry.core.settings import Settings
+from hyper_registry.core.writer_process import RemoteWriter
 from hyper_registry.store.base import (
     ChangeRecord,
     GraphHit,
@@ -195,7 +196,14 @@ class Registry:
         self.pipeline = WritePipeline(self.kinds, self.store, self.settings)
         self.pipeline.bind(self)
         self._subs = {k.name: KindRegistry(self, k) for k in self.kinds}
-        self._committer = GroupCommitter(self.pipeline)
+        self._committer = GroupCommitter(
+            self.pipeline,
+            writer=(
+                RemoteWriter(self.settings.writer_socket)
+                if self.settings.writer_socket and self.settings.is_sqlite
+                else None
+            ),
+        )
         self._tokens: TokenService | None = None
         self._extensions: dict[Callable[[Registry], Any], Any] = {}
 

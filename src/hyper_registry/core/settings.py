@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     group_commit: bool = Field(
         default=True, description="let concurrent single writes share one durable commit"
     )
+    writer_socket: str | None = Field(
+        default=None,
+        description="SQLite: hand group commits to the writer process listening on this "
+        "Unix socket (set by `serve --workers N` for its workers)",
+    )
     pool_size: int = Field(default=8, ge=1, le=256, description="PostgreSQL connection pool size")
     max_model_file_bytes: int = Field(
         default=512 * 1024 * 1024, ge=1024, description="largest model file upload (docs/ml.md)"

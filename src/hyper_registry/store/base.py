@@ -99,6 +99,11 @@ class WriteResult:
         self._build = None
 
     @property
+    def pending_build(self) -> Callable[[], Entry] | None:
+        """How ``entry`` will be built, while it has not been yet."""
+        return self._build if self._entry is None else None
+
+    @property
     def has_entry(self) -> bool:
         """Whether ``entry`` is (or can be built) without reading the store."""
         return self._entry is not None or self._build is not None

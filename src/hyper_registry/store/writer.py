@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from itertools import chain
 from operator import itemgetter
@@ -194,9 +195,7 @@ def _write_segment(
         for (index, item, uid), entry_id, params in zip(insert_items, ids, inserts, strict=True):
             res = WriteResult(
                 index, item.ref, "created", uid, 1,
-                build=partial(
-                    _entry_from, item, uid, 1, params["created_at"], now_s, params["status"]
-                ),
+                build=EntryBuild(item, uid, 1, params["created_at"], now_s, params["status"]),
             )  # fmt: skip
             results.append(res)
             change_rows.append(_change(now_s, actor, "create", item, uid, 1))
@@ -237,7 +236,7 @@ def _write_segment(
             status = by_id[row.id]["status"]
             res = WriteResult(
                 index, item.ref, "updated", row.uid, rev,
-                build=partial(_entry_from, item, row.uid, rev, row.created_at, now_s, status),
+                build=EntryBuild(item, row.uid, rev, row.created_at, now_s, status),
             )  # fmt: skip
             results.append(res)
             change_rows.append(_change(now_s, actor, "update", item, row.uid, rev))
@@ -579,6 +578,29 @@ def _entry_from(
     body["status"] = orjson.loads(status) if status else {}
     body.pop("apiVersion", None)
     return Entry.model_validate(body)
+
+
+@dataclass(frozen=True)
+class EntryBuild:
+    """How a written entry is built when someone asks for it (``WriteResult.entry``): from
+    the prepared write and what the store assigned. ``values`` is everything but the item
+    (a writer process sends only these back; the caller holds the item)."""
+
+    item: PreparedWrite
+    uid: str
+    revision: int
+    created: str
+    updated: str
+    status: str
+
+    def __call__(self) -> Entry:
+        return _entry_from(
+            self.item, self.uid, self.revision, self.created, self.updated, self.status
+        )
+
+    @property
+    def values(self) -> tuple[str, int, str, str, str]:
+        return self.uid, self.revision, self.created, self.updated, self.status
 
 
 def _merged_status(stored: str | None, derived: dict[str, Any] | None) -> str | None:
