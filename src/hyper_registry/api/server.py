@@ -2,24 +2,28 @@
 
 With one worker the Registry given to :func:`run` serves every request. With several,
 each worker process builds its own Registry from the same settings (passed to the
-workers through ``HYPER_REGISTRY_*`` environment variables) over the same database:
-SQLite serialises their writes with its write lock (each worker still groups its own
-concurrent writes into shared commits) and PostgreSQL takes them concurrently.
+workers through ``HYPER_REGISTRY_*`` environment variables) over the same database.
+On SQLite, which takes one writer at a time, one writer process commits the groups of
+every worker together (``core/writer_process.py``); PostgreSQL takes each worker's
+commits concurrently.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any
 
 from fastapi import FastAPI
 
 from hyper_registry.api.app import create_app
+from hyper_registry.core.errors import HyperRegistryError
 from hyper_registry.core.registry import Registry
 from hyper_registry.core.settings import Settings
 
 ENV_PREFIX = "HYPER_REGISTRY_"
+log = logging.getLogger("hyper_registry.api")
 
 
 def run(
@@ -48,8 +52,12 @@ def run(
             # hyper_registry.core.writer_process.
             from hyper_registry.core.writer_process import start_writer
 
-            writer = start_writer(settings)
-            settings = settings.model_copy(update={"writer_socket": writer.path})
+            try:
+                writer = start_writer(settings)
+            except (OSError, HyperRegistryError) as exc:
+                log.warning("no writer process (%s): each worker commits its own writes", exc)
+            else:
+                settings = settings.model_copy(update={"writer_socket": writer.path})
         os.environ.update(settings_environment(settings))
         try:
             uvicorn.run(
