@@ -10,6 +10,11 @@ Callers on an event loop (the HTTP API) get asyncio futures: the results of one 
 are handed to each loop in one wake-up (``call_soon_threadsafe``), not one per caller.
 Every wake-up is a system call, so a thread switch, and the commit thread then waits
 for the loop to give the GIL back: one per commit instead of one per write.
+
+With a ``writer`` (a server process of ``serve --workers N`` on SQLite, see
+``core/writer_process.py``) the groups go to the writer process instead, two at a time:
+a second thread takes its answers in order, runs the after-commit hooks here and settles
+the callers. If the writer is out of use, groups are committed here again.
 """
 
 from __future__ import annotations
