@@ -94,3 +94,54 @@ def test_results_come_back_light(writer: tuple[Settings, WriterHandle]) -> None:
         wire = _result_to_wire(result)
         assert wire[0] == "lazy" and item not in wire
         assert result.entry is not None and result.entry.uid == wire[3]
+
+
+def test_a_failing_commit_refuses_its_group_and_the_writer_goes_on(tmp_path: Path) -> None:
+    """An unexpected error in the writer's transaction (here: a kind hook that raises)
+    refuses the groups it held; the next groups commit."""
+    import socket
+    import threading
+
+    from hyper_registry.core.writer_process import RemoteWriter, serve_writer
+
+    settings = Settings(data_dir=tmp_path, database_url=None)
+    Registry.open(settings).close()
+    path = str(tmp_path / "w.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(4)
+    calls = {"n": 0}
+    import hyper_registry.core.pipeline as pipeline_module
+
+    original = pipeline_module.WritePipeline.write
+
+    def flaky(self: Any, items: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("boom")
+        return original(self, items, **kwargs)
+
+    pipeline_module.WritePipeline.write = flaky  # type: ignore[method-assign]
+    try:
+        # The writer's loop runs in a thread of this test process, on its own registry.
+        server = threading.Thread(target=serve_writer, args=(settings, listener), daemon=True)
+        server.start()
+        client = RemoteWriter(path)
+        with Registry(settings) as reg:
+            first = reg.prepare_create(build_doc("service:shop/a@1.0.0"))
+            assert client.send([first], actor="t")
+            with pytest.raises(Unavailable, match="RuntimeError"):
+                client.receive([first])
+            second = reg.prepare_create(build_doc("service:shop/b@1.0.0"))
+            assert client.send([second], actor="t")
+            (result,) = client.receive([second])
+            assert isinstance(result, WriteResult) and result.outcome == "created"
+            assert result.entry is not None and reg.get(result.ref) == result.entry
+            assert reg.count() == 1
+        client.close()
+    finally:
+        pipeline_module.WritePipeline.write = original  # type: ignore[method-assign]
+        listener.shutdown(socket.SHUT_RDWR)
+        listener.close()
+    server.join(timeout=10)
+    assert not server.is_alive()  # a closed listener stops the writer

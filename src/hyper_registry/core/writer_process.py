@@ -143,11 +143,12 @@ class _Client:
 
 
 def serve_writer(settings: Settings, listener: socket.socket) -> None:
-    """Accept serving processes on ``listener`` and commit what they send, merged."""
+    """Accept serving processes on ``listener`` and commit what they send, merged, until
+    the listener is closed."""
     from hyper_registry.core.registry import Registry
 
     registry = Registry(settings)  # the store was migrated by ``serve`` before
-    pending: queue.Queue[tuple[_Client, str, list[PreparedWrite]]] = queue.Queue()
+    pending: queue.Queue[tuple[_Client, str, list[PreparedWrite]] | None] = queue.Queue()
 
     def read(client: _Client) -> None:
         try:
@@ -161,19 +162,28 @@ def serve_writer(settings: Settings, listener: socket.socket) -> None:
         while True:
             try:
                 sock, _ = listener.accept()
-            except OSError:
+            except OSError:  # the listener was closed: stop once the queue is done
+                pending.put(None)
                 return
             threading.Thread(target=read, args=(_Client(sock),), daemon=True).start()
 
     threading.Thread(target=accept, name="writer-accept", daemon=True).start()
     try:
-        while True:
-            groups = [pending.get()]
+        stop = False
+        while not stop:
+            first = pending.get()
+            if first is None:
+                break
+            groups = [first]
             while True:
                 try:
-                    groups.append(pending.get_nowait())
+                    nxt = pending.get_nowait()
                 except queue.Empty:
                     break
+                if nxt is None:
+                    stop = True
+                    break
+                groups.append(nxt)
             _commit_merged(registry, groups)
     finally:
         registry.close()
@@ -186,6 +196,12 @@ def _commit_merged(registry: Any, groups: list[tuple[_Client, str, list[Prepared
     except HyperRegistryError as exc:
         for client, _, _ in groups:
             client.answer(exc)
+        return
+    except Exception as exc:  # a bug (a kind's hook...): refuse these groups, keep serving
+        log.exception("the writer process could not commit a group")
+        failed = Unavailable(f"the commit failed in the writer process: {type(exc).__name__}")
+        for client, _, _ in groups:
+            client.answer(failed)
         return
     by_index: dict[int, WriteResult | ItemError] = {r.index: r for r in results}
     start = 0
