@@ -252,16 +252,15 @@ def _null_commits(registry: Any) -> None:
     """Diagnostic: creates are validated as usual, then answered as if committed at once,
     with nothing written (the HTTP and validation floor of a create)."""
     import asyncio
-    from functools import partial
 
     from hyper_registry.core.ids import timestamp, utcnow, uuid7
     from hyper_registry.store.base import WriteResult
-    from hyper_registry.store.writer import _entry_from
+    from hyper_registry.store.writer import EntryBuild
 
     def commit_later(item: Any) -> Any:
         done = asyncio.get_running_loop().create_future()
         uid, now = uuid7(), timestamp(utcnow())
-        build = partial(_entry_from, item, uid, 1, now, now, "{}")
+        build = EntryBuild(item, uid, 1, now, now, "{}")
         done.set_result(WriteResult(0, item.ref, "created", uid, 1, build=build))
         return done
 

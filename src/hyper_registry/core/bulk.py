@@ -8,7 +8,8 @@ one, so the two halves of the write pipeline run on two cores. Nothing else chan
 the same ``prepare`` runs there, results and refusals come back per document in input
 order, and every commit (one transaction per batch, after-commit hooks) happens here.
 Documents whose rules read the store (kinds with ``needs_previous``, documents
-``reads_registry`` names: a plugin whose module is an uploaded digest) are prepared here; rules that read the store for a whole batch (``batch_rules``) run here too.
+``reads_registry`` names: a plugin whose module is an uploaded digest) are prepared
+here; rules that read the store for a whole batch (``batch_rules``) run here too.
 """
 
 from __future__ import annotations

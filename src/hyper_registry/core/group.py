@@ -25,13 +25,17 @@ import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
+from typing import TYPE_CHECKING, TypeVar
 
 from hyper_registry.core.errors import ItemError, Unavailable
 from hyper_registry.core.pipeline import WritePipeline
-from hyper_registry.core.writer_process import RemoteWriter
 from hyper_registry.store.base import PreparedWrite, WriteResult
 
+if TYPE_CHECKING:
+    from hyper_registry.core.writer_process import RemoteWriter
+
 _STOP = object()
+T = TypeVar("T")
 Waiter = Future[WriteResult] | asyncio.Future[WriteResult]
 Outcome = WriteResult | BaseException
 
@@ -45,7 +49,8 @@ class GroupCommitter:
     ) -> None:
         self._pipeline = pipeline
         self._writer = writer
-        self._sent: queue.Queue[object] = queue.Queue()  # groups the writer process has
+        # The groups the writer process has, in the order sent (None: stop).
+        self._sent: queue.Queue[list[tuple[PreparedWrite, Waiter]] | None] = queue.Queue()
         self._in_flight = threading.Semaphore(2)
         self._reader: threading.Thread | None = None
         self._max_batch = max_batch
@@ -94,26 +99,15 @@ class GroupCommitter:
             thread.join(timeout=30)
 
     def _run(self) -> None:
-        while True:
+        stop = False
+        while not stop:
             first = self._queue.get()
             if first is _STOP:
                 break
-            group = [first]
-            stop = False
-            while len(group) < self._max_batch:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stop = True
-                    break
-                group.append(nxt)
+            group, stop = take_group(self._queue, first, _STOP, self._max_batch)
             self._dispatch(group)  # type: ignore[arg-type]
-            if stop:
-                break
         if self._reader is not None:
-            self._sent.put(_STOP)
+            self._sent.put(None)
             self._reader.join(timeout=30)
         if self._writer is not None:
             self._writer.close()
@@ -147,19 +141,19 @@ class GroupCommitter:
         assert writer is not None
         while True:
             group = self._sent.get()
-            if group is _STOP:
+            if group is None:
                 return
             outcomes: list[Outcome]
             try:
-                results = writer.receive([item for item, _ in group])  # type: ignore[attr-defined]
+                results = writer.receive([item for item, _ in group])
                 self._pipeline.after_commit(results)  # the hooks and listeners live here
             except BaseException as exc:
-                outcomes = [exc] * len(group)  # type: ignore[arg-type]
+                outcomes = [exc] * len(group)
             else:
-                outcomes = _outcomes(len(group), results)  # type: ignore[arg-type]
+                outcomes = _outcomes(len(group), results)
             finally:
                 self._in_flight.release()
-            self._settle_group(group, outcomes)  # type: ignore[arg-type]
+            self._settle_group(group, outcomes)
 
     def _commit(self, group: list[tuple[PreparedWrite, Waiter]]) -> None:
         items = [item for item, _ in group]
@@ -184,6 +178,21 @@ class GroupCommitter:
         for loop, settled in on_loops.items():
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits there
                 loop.call_soon_threadsafe(_settle_all, settled)
+
+
+def take_group(q: queue.Queue[T], first: T, stop: object, limit: int) -> tuple[list[T], bool]:
+    """``first`` and whatever else is waiting in ``q`` (up to ``limit`` in all), without
+    waiting; and whether the ``stop`` marker was met (it is not in the group)."""
+    group = [first]
+    while len(group) < limit:
+        try:
+            nxt = q.get_nowait()
+        except queue.Empty:
+            break
+        if nxt is stop:
+            return group, True
+        group.append(nxt)
+    return group, False
 
 
 def _outcomes(n: int, results: Sequence[WriteResult | ItemError]) -> list[Outcome]:

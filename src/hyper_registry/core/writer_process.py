@@ -34,6 +34,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from hyper_registry.core.bulk import _recv, _send
 from hyper_registry.core.errors import HyperRegistryError, ItemError, Unavailable
+from hyper_registry.core.group import take_group
 from hyper_registry.store.base import PreparedWrite, WriteResult
 from hyper_registry.store.writer import EntryBuild
 
@@ -174,17 +175,8 @@ def serve_writer(settings: Settings, listener: socket.socket) -> None:
             first = pending.get()
             if first is None:
                 break
-            groups = [first]
-            while True:
-                try:
-                    nxt = pending.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                groups.append(nxt)
-            _commit_merged(registry, groups)
+            groups, stop = take_group(pending, first, None, sys.maxsize)
+            _commit_merged(registry, groups)  # type: ignore[arg-type]
     finally:
         registry.close()
 

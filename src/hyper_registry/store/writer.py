@@ -561,25 +561,6 @@ def _change(
     }
 
 
-def _entry_from(
-    item: PreparedWrite, uid: str, revision: int, created: str, updated: str, status: str
-) -> Entry:
-    assert item.body_json is not None
-    body = dict(item.body) if item.body is not None else orjson.loads(item.body_json)
-    md = dict(body["metadata"])
-    md.update(
-        uid=uid,
-        revision=revision,
-        createdAt=created,
-        updatedAt=updated,
-        contentHash=item.content_hash,
-    )
-    body["metadata"] = md
-    body["status"] = orjson.loads(status) if status else {}
-    body.pop("apiVersion", None)
-    return Entry.model_validate(body)
-
-
 @dataclass(frozen=True)
 class EntryBuild:
     """How a written entry is built when someone asks for it (``WriteResult.entry``): from
@@ -594,9 +575,21 @@ class EntryBuild:
     status: str
 
     def __call__(self) -> Entry:
-        return _entry_from(
-            self.item, self.uid, self.revision, self.created, self.updated, self.status
+        item = self.item
+        assert item.body_json is not None
+        body = dict(item.body) if item.body is not None else orjson.loads(item.body_json)
+        md = dict(body["metadata"])
+        md.update(
+            uid=self.uid,
+            revision=self.revision,
+            createdAt=self.created,
+            updatedAt=self.updated,
+            contentHash=item.content_hash,
         )
+        body["metadata"] = md
+        body["status"] = orjson.loads(self.status) if self.status else {}
+        body.pop("apiVersion", None)
+        return Entry.model_validate(body)
 
     @property
     def values(self) -> tuple[str, int, str, str, str]:
