@@ -121,28 +121,41 @@ def _batches(
     return out
 
 
-def _create_tables(backend: Backend, data_dir: Path, *, entry_indexes: bool = True) -> None:
+# Index sets of the ceiling (``--ceiling-variants``): which secondary indexes stay.
+# "full" is the registry's schema; the unique keys (``ref_key``, ``uid``) always stay.
+INDEX_SETS: dict[str, tuple[set[str] | None, set[str] | None]] = {
+    "full": (None, None),
+    "no_entry_indexes": (set(), None),
+    # What the graph queries (dependencies, dependents, impact) cannot do without.
+    "graph_only": (set(), {"ix_relations_src_id", "ix_relations_dst_id"}),
+    "unique_keys_only": (set(), set()),
+}
+
+
+def _create_tables(backend: Backend, data_dir: Path, *, indexes: str = "full") -> None:
     """The registry's own ``entries`` and ``relations`` definitions (same columns, indexes).
 
-    Without ``entry_indexes`` the three secondary indexes of ``entries`` (name/version,
-    namespace, owner) are left out; the unique keys and the relation indexes stay.
+    ``indexes`` names an ``INDEX_SETS`` entry: the secondary indexes kept (None: all of
+    the table's); the unique keys of ``entries`` always stay.
     """
+    keep_entries, keep_relations = INDEX_SETS[indexes]
     engine = make_engine(backend.settings(data_dir))
     try:
         with engine.begin() as conn:
             entries.metadata.create_all(conn, tables=[entries, relations])
-            if not entry_indexes:
-                for index in entries.indexes:
-                    index.drop(conn)
+            for table, keep in ((entries, keep_entries), (relations, keep_relations)):
+                for index in table.indexes:
+                    if keep is not None and index.name not in keep:
+                        index.drop(conn)
     finally:
         engine.dispose()
 
 
 def ceiling_sqlite(
-    backend: Backend, batches: Sequence[tuple[Sequence[Row], list[Row]]], *, entry_indexes: bool
+    backend: Backend, batches: Sequence[tuple[Sequence[Row], list[Row]]], *, indexes: str = "full"
 ) -> float:
     data_dir = backend.fresh_dir()
-    _create_tables(backend, data_dir, entry_indexes=entry_indexes)
+    _create_tables(backend, data_dir, indexes=indexes)
     conn = sqlite3.connect(data_dir / "registry.db", isolation_level=None)
     for pragma in SQLITE_PRAGMAS:
         conn.execute(pragma)
@@ -173,13 +186,13 @@ def ceiling_pg(
     batches: Sequence[tuple[Sequence[Row], list[Row]]],
     *,
     copy: bool,
-    entry_indexes: bool = True,
+    indexes: str = "full",
 ) -> float:
     import psycopg
 
     data_dir = backend.fresh_dir()
     backend.reset_pg()
-    _create_tables(backend, data_dir, entry_indexes=entry_indexes)
+    _create_tables(backend, data_dir, indexes=indexes)
     ins_e = f"INSERT INTO entries ({', '.join(ENTRY_COLS)}) VALUES ({', '.join(['%s'] * len(ENTRY_COLS))})"
     ins_r = (
         f"INSERT INTO relations ({', '.join(RELATION_COLS)}) "
@@ -244,7 +257,8 @@ def main() -> None:
     p.add_argument(
         "--ceiling-variants",
         action="store_true",
-        help="also measure the ceiling without the secondary indexes of entries",
+        help="also measure the ceiling with fewer secondary indexes: none on entries; only "
+        "relations' src_id/dst_id (what graph queries need); none at all (unique keys only)",
     )
     p.add_argument(
         "--pg-analyze-every",
@@ -285,12 +299,12 @@ def main() -> None:
     load_before = load()
     ceiling: list[float] = []
     ceiling_copy: list[float] = []
-    ceiling_bare: list[float] = []
+    variants: dict[str, list[float]] = {name: [] for name in INDEX_SETS if name != "full"}
     reg_times: dict[bool, list[float]] = {m: [] for m in modes}
     for rep in range(args.repeat):
         if not args.no_ceiling:
             if args.backend == "sqlite":
-                t = ceiling_sqlite(backend, batches, entry_indexes=True)
+                t = ceiling_sqlite(backend, batches)
             else:
                 t = ceiling_pg(backend, batches, copy=False)
                 tc = ceiling_pg(backend, batches, copy=True)
@@ -299,12 +313,13 @@ def main() -> None:
             ceiling.append(args.n / t)
             log(f"[{rep + 1}/{args.repeat}] ceiling executemany: {args.n / t:,.0f} entries/s")
             if args.ceiling_variants:
-                if args.backend == "sqlite":
-                    t = ceiling_sqlite(backend, batches, entry_indexes=False)
-                else:
-                    t = ceiling_pg(backend, batches, copy=False, entry_indexes=False)
-                ceiling_bare.append(args.n / t)
-                log(f"[{rep + 1}/{args.repeat}] ceiling without entry indexes: {args.n / t:,.0f}/s")
+                for name, rates in variants.items():
+                    if args.backend == "sqlite":
+                        t = ceiling_sqlite(backend, batches, indexes=name)
+                    else:
+                        t = ceiling_pg(backend, batches, copy=False, indexes=name)
+                    rates.append(args.n / t)
+                    log(f"[{rep + 1}/{args.repeat}] ceiling, indexes {name}: {args.n / t:,.0f}/s")
         for atomic in modes:
             t = registry_run(
                 backend,
@@ -336,8 +351,9 @@ def main() -> None:
             out[f"ratio_{key}"] = round(median(reg_times[atomic]) / median(ceiling), 3)
     if ceiling_copy:
         out["ceiling_copy_per_s"] = round(median(ceiling_copy))
-    if ceiling_bare:
-        out["ceiling_no_entry_indexes_per_s"] = round(median(ceiling_bare))
+    for name, rates in variants.items():
+        if rates:
+            out[f"ceiling_{name}_per_s"] = round(median(rates))
     first = "atomic" if modes[0] else "nonatomic"
     out["entries_per_s"] = out[f"entries_per_s_{first}"]
     if ceiling:

@@ -5,8 +5,16 @@ SQLite data dir with the demo loaded, ``synchronous=FULL`` and group commit on (
 defaults); the load generator of ``http_get.py`` drives ``POST /v1/entries`` with
 ``--conns`` keep-alive connections, one new model version per request, after a warm-up.
 Every run counts afterwards, through the API, that the store holds every created entry.
-Prints one JSON line: entries/s, p50/p99 per worker count, and the ratio to the issue's
-target of 4,000 creates/s.
+
+Where the CPU goes: over the measured window, the CPU time of every process of the
+server's process group (the master, each worker, the writer process; from /proc), of the
+load generator (this process), and of the whole machine (/proc/stat: busy against all
+jiffies). From these, per create: the server's CPU (all its processes), the client's, and
+``cpu_bound_per_s``: the creates/s the machine's cores could carry at that CPU per create
+(server + client) if nothing else ran and no core ever waited.
+
+Prints one JSON line: entries/s, p50/p99, the CPU figures per worker count, and the ratio
+to the issue's target of 4,000 creates/s.
 
     python bench/http_apply_workers.py --workers 1 2 --seconds 5
 """
@@ -27,7 +35,7 @@ from typing import Any
 import httpx
 
 from http_apply import single_maker
-from http_get import free_port, machine, run_load
+from http_get import cpu_seconds, free_port, machine, run_load
 
 TARGET = 4000.0
 EXE = str(Path(sys.executable).with_name("hyper-registry"))
@@ -50,6 +58,64 @@ def serve(data: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
             pass
         time.sleep(0.2)
     raise SystemExit("the server did not start")
+
+
+def group_cpu(pgid: int) -> dict[str, float]:
+    """CPU seconds of each live process of a process group, keyed ``pid:role``."""
+    out: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            pid = int(stat.parent.name)
+            cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            out[f"{pid}:{role(pid, pgid, cmd)}"] = cpu_seconds(pid)
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return out
+
+
+def role(pid: int, pgid: int, cmd: str) -> str:
+    if pid == pgid:
+        return "master"
+    if "writer_worker" in cmd:
+        return "writer"
+    return "worker"
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def probe(pgid: int) -> Any:
+    return group_cpu(pgid), time.process_time(), machine_jiffies()
+
+
+def cpu_figures(stats: tuple[Any, Any], creates: int, seconds: float) -> dict[str, Any]:
+    (procs0, client0, (busy0, all0)), (procs1, client1, (busy1, all1)) = stats
+    per_role: dict[str, float] = {}
+    for key, end in procs1.items():
+        spent = end - procs0.get(key, 0.0)
+        r = key.split(":", 1)[1]
+        per_role[r] = per_role.get(r, 0.0) + spent
+    server = sum(per_role.values())
+    client = client1 - client0
+    n = max(creates, 1)
+    cores = os.cpu_count() or 1
+    per_create = (server + client) / n
+    return {
+        "server_cpu_us_per_create": round(server / n * 1e6, 1),
+        "server_cpu_us_per_create_by_role": {r: round(v / n * 1e6, 1) for r, v in per_role.items()},
+        "client_cpu_us_per_create": round(client / n * 1e6, 1),
+        "server_cores": round(server / seconds, 2),
+        "client_cores": round(client / seconds, 2),
+        "machine_busy": round((busy1 - busy0) / max(all1 - all0, 1), 3),
+        "cpu_bound_per_s": round(cores / per_create) if per_create > 0 else None,
+    }
 
 
 def count(port: int, token: str, prefix: str) -> int:
@@ -86,7 +152,12 @@ def main() -> None:
                 single_maker("/v1/entries", token, f"{prefix}-c{c}") for c in range(args.conns)
             ]
             window = run_load(
-                port, makers, warmup=args.warmup, seconds=args.seconds, server_pid=proc.pid
+                port,
+                makers,
+                warmup=args.warmup,
+                seconds=args.seconds,
+                server_pid=proc.pid,
+                probe=lambda pgid=proc.pid: probe(pgid),
             )
             summary = window.summary()
             stored = count(port, token, prefix)
@@ -97,7 +168,13 @@ def main() -> None:
                 "non_2xx": window.errors,
                 "created_during_run_and_stored": stored,
             }
-            print(f"workers={workers}: {window.rate:,.0f} creates/s", file=sys.stderr)
+            assert window.server_stats is not None
+            runs[str(workers)].update(cpu_figures(window.server_stats, window.ok, window.seconds))
+            print(
+                f"workers={workers}: {window.rate:,.0f} creates/s; "
+                f"{json.dumps({k: v for k, v in runs[str(workers)].items() if 'cpu' in k})}",
+                file=sys.stderr,
+            )
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=60)
