@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 
 from http_apply import single_maker
-from http_get import cpu_seconds, free_port, machine, run_load
+from http_get import constant, cpu_seconds, free_port, get_request, machine, run_load
 
 TARGET = 4000.0
 EXE = str(Path(sys.executable).with_name("hyper-registry"))
@@ -139,6 +139,12 @@ def main() -> None:
     p.add_argument("--conns", type=int, default=16)
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--warmup", type=float, default=1.0)
+    p.add_argument(
+        "--route",
+        choices=("create", "get"),
+        default="create",
+        help="create: POST /v1/entries (default); get: GET of one demo entry (read scaling)",
+    )
     args = p.parse_args()
     runs: dict[str, Any] = {}
     for workers in args.workers:
@@ -149,7 +155,10 @@ def main() -> None:
             token = (data / "admin-token").read_text().strip()
             prefix = f"w{workers}"
             makers = [
-                single_maker("/v1/entries", token, f"{prefix}-c{c}") for c in range(args.conns)
+                single_maker("/v1/entries", token, f"{prefix}-c{c}")
+                if args.route == "create"
+                else constant(get_request(token))
+                for c in range(args.conns)
             ]
             window = run_load(
                 port,
@@ -160,7 +169,7 @@ def main() -> None:
                 probe=lambda pgid=proc.pid: probe(pgid),
             )
             summary = window.summary()
-            stored = count(port, token, prefix)
+            stored = count(port, token, prefix) if args.route == "create" else None
             runs[str(workers)] = {
                 "entries_per_s": round(window.rate, 1),
                 "p50_ms": summary.get("p50_ms"),
@@ -180,7 +189,8 @@ def main() -> None:
             proc.wait(timeout=60)
     best = max(r["entries_per_s"] for r in runs.values())
     print(json.dumps({
-        "bench": "http_apply_workers", "route": "POST /v1/entries", "conns": args.conns,
+        "bench": "http_apply_workers",
+        "route": "POST /v1/entries" if args.route == "create" else "GET one entry", "conns": args.conns,
         "seconds": args.seconds, "runs": runs, "target_per_s": TARGET,
         "best_ratio_to_target": round(best / TARGET, 3), "machine": machine(),
     }))  # fmt: skip

@@ -17,12 +17,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from hyper_registry.api import supervisor
 from hyper_registry.api.app import create_app
-from hyper_registry.core.errors import HyperRegistryError
+from hyper_registry.core.errors import HyperRegistryError, Unavailable
 from hyper_registry.core.registry import Registry
 from hyper_registry.core.settings import Settings
 
 ENV_PREFIX = "HYPER_REGISTRY_"
+WORKER_APP = "hyper_registry.api.server:worker_app"
 log = logging.getLogger("hyper_registry.api")
 
 
@@ -36,8 +38,9 @@ def run(
 ) -> None:
     """Serve ``registry`` over HTTP until interrupted (blocks).
 
-    ``workers > 1`` starts that many processes (uvicorn's supervisor); ``registry`` is
-    closed first and each worker opens its own on the same settings.
+    ``workers > 1`` starts that many processes (on Linux each with its own listening socket,
+    see :mod:`hyper_registry.api.supervisor`; elsewhere uvicorn's supervisor); ``registry``
+    is closed first and each worker opens its own on the same settings.
     """
     import uvicorn
 
@@ -60,14 +63,14 @@ def run(
                 settings = settings.model_copy(update={"writer_socket": writer.path})
         os.environ.update(settings_environment(settings))
         try:
-            uvicorn.run(
-                "hyper_registry.api.server:worker_app",
-                factory=True,
-                host=host,
-                port=port,
-                workers=workers,
-                **options,
-            )
+            if supervisor.supported():
+                status = supervisor.Supervisor(WORKER_APP, host, port, workers, options).run()
+                if status:
+                    raise Unavailable("the server stopped: a worker process failed (see the log)")
+            else:
+                uvicorn.run(
+                    WORKER_APP, factory=True, host=host, port=port, workers=workers, **options
+                )
         finally:
             if writer is not None:
                 writer.stop()

@@ -155,6 +155,8 @@ def serve(
         )
     try:
         run(registry, host=host, port=port, workers=workers, access_log=access_log)
+    except HyperRegistryError as exc:
+        raise fail(exc) from None
     finally:
         registry.close()
 
