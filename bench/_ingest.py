@@ -38,6 +38,7 @@ RELATION_COLS = (
     "owner_id", "declared", "type", "impact_fwd", "origin",
     "src_kind", "src_ns", "src_name", "src_ver", "src_id",
     "dst_kind", "dst_ns", "dst_name", "dst_ver", "dst_id",
+    "src_pinned", "dst_pinned",
 )  # fmt: skip
 
 
@@ -108,6 +109,7 @@ class CeilingRows:
         self.next_id = first_id
         self.now = datetime.now(UTC)
         self.now_s = timestamp(self.now)
+        self.stored: set[tuple[str, str, str, str]] = set()
 
     def rows(self, raw: bytes) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
         doc = orjson.loads(raw)["document"]
@@ -125,6 +127,11 @@ class CeilingRows:
             self.now_s, self.now_s,
         )  # fmt: skip
         me = (kind, md["namespace"], md["name"], md["version"])
+        stored = self.stored
+
+        def pinned(ref: tuple[str, str, str, str]) -> bool:
+            return bool(ref[3]) and ref in stored
+
         rels = []
         for r in doc.get("relations", ()):
             looked = vocab.lookup(r["type"])
@@ -137,8 +144,12 @@ class CeilingRows:
                     entry_id, r["type"], rtype.name, rtype.impact == "forward", "declared",
                     *src, entry_id if canonical else None,
                     *dst, None if canonical else entry_id,
+                    # Pinned (out of the name indexes), as the registry stores it: the
+                    # owner's end, and an exact version stored already.
+                    canonical or pinned(src), not canonical and pinned(dst),
                 )
             )  # fmt: skip
+        stored.add(me)
         return entry, rels
 
 

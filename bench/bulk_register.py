@@ -52,6 +52,7 @@ RELATION_COLS = (
     "owner_id", "declared", "type", "impact_fwd", "origin",
     "src_kind", "src_ns", "src_name", "src_ver", "src_id",
     "dst_kind", "dst_ns", "dst_name", "dst_ver", "dst_id",
+    "src_pinned", "dst_pinned",
 )  # fmt: skip
 SEMVER_KINDS = {"plugin", "service", "model", "infra"}
 
@@ -73,6 +74,11 @@ def ceiling_rows(world: _world.World) -> tuple[list[Row], list[list[Row]]]:
     now_s = timestamp(now)
     entry_rows: list[Row] = []
     relation_rows: list[list[Row]] = []
+    stored: set[tuple[str, str, str, str]] = set()
+
+    def pinned(ref: tuple[str, str, str, str]) -> bool:
+        return bool(ref[3]) and ref in stored
+
     for i, doc in enumerate(world.docs):
         md = doc["metadata"]
         kind = doc["kind"]
@@ -105,9 +111,13 @@ def ceiling_rows(world: _world.World) -> tuple[list[Row], list[list[Row]]]:
                     entry_id, declared, rtype.name, rtype.impact == "forward", origin,
                     *src, entry_id if canonical else None,
                     *dst, None if canonical else entry_id,
+                    # Pinned (out of the name indexes), as the registry stores it: the
+                    # owner's end, and an exact version stored already.
+                    canonical or pinned(src), not canonical and pinned(dst),
                 )
             )  # fmt: skip
         relation_rows.append(rows)
+        stored.add(me)
     return entry_rows, relation_rows
 
 

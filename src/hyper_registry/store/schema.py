@@ -65,11 +65,30 @@ relations = sa.Table(
     sa.Column("dst_name", sa.String(253), nullable=False),
     sa.Column("dst_ver", sa.String(128), nullable=False),
     sa.Column("dst_id", BigId, nullable=True),
+    # An end is pinned when its id was found by its exact version: only a deletion of
+    # that entry can move it (found through the id indexes). Every other end (dangling,
+    # latest, an alias) moves with its name, so only those are indexed by name.
+    sa.Column("src_pinned", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("dst_pinned", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Index("ix_relations_owner", "owner_id"),
     sa.Index("ix_relations_src_id", "src_id"),
     sa.Index("ix_relations_dst_id", "dst_id"),
-    sa.Index("ix_relations_src_name", "src_name", "src_ns", "src_kind"),
-    sa.Index("ix_relations_dst_name", "dst_name", "dst_ns", "dst_kind"),
+    sa.Index(
+        "ix_relations_src_name",
+        "src_name",
+        "src_ns",
+        "src_kind",
+        sqlite_where=sa.text("NOT src_pinned"),
+        postgresql_where=sa.text("NOT src_pinned"),
+    ),
+    sa.Index(
+        "ix_relations_dst_name",
+        "dst_name",
+        "dst_ns",
+        "dst_kind",
+        sqlite_where=sa.text("NOT dst_pinned"),
+        postgresql_where=sa.text("NOT dst_pinned"),
+    ),
 )
 
 aliases = sa.Table(

@@ -341,7 +341,7 @@ def _insert_plain(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any
         # from a busy event loop waits for it every time (measured: 33 statements per
         # group commit of 8 creates before, 12 now).
         cur = raw_cursor(conn)
-        per = SQLITE_ROWS_PER_INSERT
+        per = SQLITE_MAX_PARAMS // len(cols)
         for i in range(0, len(values), per):
             chunk = values[i : i + per]
             cur.execute(head + ", ".join([one] * len(chunk)), list(chain.from_iterable(chunk)))
@@ -359,10 +359,10 @@ def _insert_plain(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any
 COPY_MIN = 50
 """Rows from which an insert on PostgreSQL goes through ``COPY``."""
 
-SQLITE_ROWS_PER_INSERT = 60
-"""Rows per multi-row INSERT on SQLite: 60 rows of the widest table (16 columns) stay
-under 999 parameters, the limit of SQLite builds before 3.32 (measured on 100,000
-rows of 16 columns: 60-100 rows per statement about 15 % faster than executemany)."""
+SQLITE_MAX_PARAMS = 999
+"""Parameters per multi-row INSERT on SQLite: the limit of SQLite builds before 3.32
+(58 rows of the widest table, ``relations``; measured on 100,000 rows of 16 columns:
+60-100 rows per statement about 15 % faster than executemany)."""
 
 
 _TOPS = (
@@ -504,9 +504,11 @@ def _resolve_new(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     found = resolve.resolve_refs(conn, wanted)
     for r in rows:
         if r["src_id"] is None:
-            r["src_id"] = found[(r["src_kind"], r["src_ns"], r["src_name"], r["src_ver"])]
+            key = (r["src_kind"], r["src_ns"], r["src_name"], r["src_ver"])
+            r["src_id"], r["src_pinned"] = found[key]
         if r["dst_id"] is None:
-            r["dst_id"] = found[(r["dst_kind"], r["dst_ns"], r["dst_name"], r["dst_ver"])]
+            key = (r["dst_kind"], r["dst_ns"], r["dst_name"], r["dst_ver"])
+            r["dst_id"], r["dst_pinned"] = found[key]
 
 
 def _relation_rows(owner_id: int, item: PreparedWrite) -> list[dict[str, Any]]:
@@ -534,6 +536,9 @@ def _relation_rows(owner_id: int, item: PreparedWrite) -> list[dict[str, Any]]:
                 "dst_name": dst.name,
                 "dst_ver": dst.version or "",
                 "dst_id": None if canonical else owner_id,
+                # The owner's own end names its exact version: pinned.
+                "src_pinned": canonical,
+                "dst_pinned": not canonical,
             }
         )
     return rows
