@@ -99,6 +99,22 @@ def _server_side_inodes(port: int, client_ports: set[int]) -> dict[int, int]:
     return found
 
 
+def _listening(port: int) -> int:
+    """How many sockets listen on ``port`` (one per worker once all have started)."""
+    n = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        n += int(fields[1].split(":")[1], 16) == port and fields[3] == "0A"  # TCP_LISTEN
+    return n
+
+
+def _wait_listening(port: int, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while _listening(port) != count:
+        assert time.monotonic() < deadline, f"{_listening(port)} sockets listen, not {count}"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, int]]:
     port = _free_port()
@@ -106,6 +122,7 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, int]]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(proc, url)
+        _wait_listening(port, 2)  # the first worker may answer before the second listens
         yield proc, url, port
     finally:
         if proc.poll() is None:
@@ -154,7 +171,7 @@ def test_connections_spread_over_the_workers_whichever_is_awake(
 def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(
     served: tuple[subprocess.Popen[str], str, int],
 ) -> None:
-    proc, url, _ = served
+    proc, url, port = served
     first = _workers(proc.pid)
     os.kill(first[0], signal.SIGKILL)
     deadline = time.monotonic() + 60
@@ -164,6 +181,7 @@ def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(
             break
         assert time.monotonic() < deadline, f"no replacement worker: {now}"
         time.sleep(0.2)
+    _wait_listening(port, 2)
     for _ in range(20):  # every request is answered, whichever socket it lands on
         assert httpx.get(url + "/healthz", timeout=10).status_code == 200
     assert proc.poll() is None
