@@ -8,11 +8,9 @@ descriptors).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,41 +20,9 @@ import pytest
 
 from hyper_registry.api import supervisor
 
+from .serving import free_port, start_serve, stop, wait_ready
+
 pytestmark = pytest.mark.skipif(not supervisor.supported(), reason="Linux only (SO_REUSEPORT)")
-
-EXE = shutil.which("hyper-registry") or str(Path(sys.executable).with_name("hyper-registry"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve(data: Path, port: int, workers: int = 2) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPER_REGISTRY_")}
-    env["HYPER_REGISTRY_CHECKER_ENABLED"] = "false"
-    return subprocess.Popen(
-        [EXE, "--data-dir", str(data), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _wait_ready(proc: subprocess.Popen[str], url: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            out = proc.stdout.read() if proc.stdout else ""
-            pytest.fail(f"the server did not start:\n{out}")
-        time.sleep(0.2)
 
 
 def _children(pid: int) -> list[int]:
@@ -117,21 +83,15 @@ def _wait_listening(port: int, count: int) -> None:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, int]]:
-    port = _free_port()
-    proc = _serve(tmp_path, port)
+    port = free_port()
+    proc = start_serve(tmp_path, port)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(proc, url)
+        wait_ready(proc, url)
         _wait_listening(port, 2)  # the first worker may answer before the second listens
         yield proc, url, port
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
 
 
 def test_connections_spread_over_the_workers_whichever_is_awake(
@@ -214,7 +174,7 @@ def test_a_port_another_process_listens_on_is_refused_in_one_line(tmp_path: Path
         other.bind(("127.0.0.1", 0))
         other.listen()
         port = other.getsockname()[1]
-        proc = _serve(tmp_path, port)
+        proc = start_serve(tmp_path, port)
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0
     lines = [line for line in out.splitlines() if "cannot listen" in line]

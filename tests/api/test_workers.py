@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import pytest
 
 from hyper_registry.api.server import settings_environment
 from hyper_registry.core.settings import Settings
 
-EXE = shutil.which("hyper-registry") or str(Path(sys.executable).with_name("hyper-registry"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .serving import free_port, start_serve, stop, wait_ready
 
 
 def test_settings_travel_to_worker_processes_unchanged(tmp_path: Path) -> None:
@@ -41,30 +31,12 @@ def test_settings_travel_to_worker_processes_unchanged(tmp_path: Path) -> None:
 
 
 def test_two_workers_share_one_store(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPER_REGISTRY_")}
-    env["HYPER_REGISTRY_CHECKER_ENABLED"] = "false"
-    proc = subprocess.Popen(
-        [EXE, "--data-dir", str(tmp_path), "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    port = free_port()
+    proc = start_serve(tmp_path, port)
     url = f"http://127.0.0.1:{port}"
     writers: list[str] = []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read() if proc.stdout else ""
-                pytest.fail(f"the server did not start:\n{out}")
-            time.sleep(0.2)
+        wait_ready(proc, url)
         token = (tmp_path / "admin-token").read_text().strip()
         headers = {"Authorization": f"Bearer {token}"}
 
@@ -95,11 +67,7 @@ def test_two_workers_share_one_store(tmp_path: Path) -> None:
         writers = [pid for pid in children if b"writer_worker" in _cmdline(pid)]
         assert len(writers) == 1
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
     deadline = time.monotonic() + 10
     while writers and Path(f"/proc/{writers[0]}").exists() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -127,3 +127,30 @@ def test_sqlite_is_durable_by_default(sqlite_registry: Registry) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_migration_0009_pins_the_ends_already_stored(registry: Registry, make_doc: MakeDoc) -> None:
+    registry.register(make_doc("model:shop/det@1.0.0"))
+    registry.register(
+        make_doc(
+            "service:edge/gw@1.0.0",
+            relations=[
+                ("uses", "model:shop/det@1.0.0"),  # an exact stored version: pinned
+                ("uses", "model:shop/det"),  # the latest: never pinned
+                ("uses", "model:shop/gone@1.0.0"),  # dangling
+            ],
+        )
+    )
+
+    def flags() -> list[tuple[bool, bool]]:
+        with registry.store.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT src_pinned, dst_pinned FROM relations ORDER BY id"
+            ).all()
+        return [(bool(s), bool(d)) for s, d in rows]
+
+    before = flags()
+    assert before == [(True, True), (True, False), (True, False)]
+    alembic(registry.store.engine, command.downgrade, "0008")
+    alembic(registry.store.engine, command.upgrade, "head")
+    assert flags() == before

@@ -2,7 +2,8 @@
 
 An end is pinned while its exact version names a stored entry; only a deletion moves it,
 and then it is looked up by name again. Latest-version and alias ends are never pinned.
-The graph behaviour itself is in ``tests/graph/test_resolution.py``.
+The graph behaviour itself is in ``tests/graph/test_resolution.py``; the migration that
+fills the flags of stored rows is checked in ``test_migrations.py``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from tests.store.test_migrations import alembic
 
 from hyper_registry import Registry
 from hyper_registry.store.schema import entries, relations
@@ -70,23 +69,3 @@ def test_an_inverse_declaration_pins_the_owner_as_target(
     other = "model:shop/other@1.0.0"
     registry.register(make_doc(other, relations=[("usedBy", "service:edge/gw")]))
     assert ends(registry, other) == [(False, True, True)]
-
-
-def test_the_migration_pins_the_ends_already_stored(registry: Registry, make_doc: MakeDoc) -> None:
-    registry.register(make_doc("model:shop/det@1.0.0"))
-    gw = "service:edge/gw@1.0.0"
-    registry.register(
-        make_doc(
-            gw,
-            relations=[
-                ("uses", "model:shop/det@1.0.0"),
-                ("uses", "model:shop/det"),
-                ("uses", "model:shop/gone@1.0.0"),
-            ],
-        )
-    )
-    before = ends(registry, gw)
-    assert before == [(True, True, True), (True, False, True), (True, False, False)]
-    alembic(registry.store.engine, command.downgrade, "0008")
-    alembic(registry.store.engine, command.upgrade, "head")
-    assert ends(registry, gw) == before
