@@ -46,6 +46,20 @@ entries = sa.Table(
     sa.Index("ix_entries_owner", "owner"),
 )
 
+
+def _unpinned_name_index(side: str) -> sa.Index:
+    """The name index of one end of ``relations``, over the ends that are not pinned."""
+    where = sa.text(f"NOT {side}_pinned")
+    return sa.Index(
+        f"ix_relations_{side}_name",
+        f"{side}_name",
+        f"{side}_ns",
+        f"{side}_kind",
+        sqlite_where=where,
+        postgresql_where=where,
+    )
+
+
 relations = sa.Table(
     "relations",
     metadata,
@@ -73,22 +87,7 @@ relations = sa.Table(
     sa.Index("ix_relations_owner", "owner_id"),
     sa.Index("ix_relations_src_id", "src_id"),
     sa.Index("ix_relations_dst_id", "dst_id"),
-    sa.Index(
-        "ix_relations_src_name",
-        "src_name",
-        "src_ns",
-        "src_kind",
-        sqlite_where=sa.text("NOT src_pinned"),
-        postgresql_where=sa.text("NOT src_pinned"),
-    ),
-    sa.Index(
-        "ix_relations_dst_name",
-        "dst_name",
-        "dst_ns",
-        "dst_kind",
-        sqlite_where=sa.text("NOT dst_pinned"),
-        postgresql_where=sa.text("NOT dst_pinned"),
-    ),
+    *(_unpinned_name_index(side) for side in ("src", "dst")),
 )
 
 aliases = sa.Table(
