@@ -105,7 +105,6 @@ def resolve_names(
     names: Iterable[str],
     *,
     gone_ids: Sequence[int] = (),
-    moved_aliases: Sequence[str] = (),
     below_id: int | None = None,
 ) -> None:
     """Re-resolve relations naming entries whose versions, or aliases, changed.
@@ -115,11 +114,10 @@ def resolve_names(
     such a name that is not pinned (dangling, latest, an alias: the rows of the partial
     name indexes) is recomputed; a pinned end names an exact version, which only a
     deletion moves: rows pointing at ``gone_ids`` are recomputed through the id
-    indexes. ``moved_aliases`` needs nothing more (alias ends are never pinned); it is
-    kept for the callers that know it. ``below_id`` (SQLite, where the writer holds the
-    only write lock) leaves out the rows this transaction inserted already resolved.
+    indexes. An alias that moved needs nothing more: alias ends are never pinned, so
+    they are recomputed with their name. ``below_id`` (SQLite, where the writer holds
+    the only write lock) leaves out the rows this transaction inserted already resolved.
     """
-    del moved_aliases  # alias ends are recomputed with their name
     unique = sorted(set(names))
     sqlite = conn.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"

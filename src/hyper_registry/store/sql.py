@@ -279,7 +279,7 @@ class SqlStore:
             if moved is None:
                 seq = conn.execute(sa.select(sa.func.max(changes.c.seq))).scalar() or 0
                 return int(seq)
-            resolve.resolve_names(conn, [exact.name], moved_aliases=[alias])
+            resolve.resolve_names(conn, [exact.name])  # its alias ends move with the name
             return int(
                 conn.execute(
                     changes.insert().returning(changes.c.seq),

@@ -187,7 +187,6 @@ def _write_segment(
     relation_rows: list[dict[str, Any]] = []
     touched_names: set[str] = set()
     gone_ids: list[int] = []
-    moved_aliases: list[str] = []
 
     # Inserts, with their new ids.
     if inserts:
@@ -263,7 +262,6 @@ def _write_segment(
                 .scalars()
                 .all()
             )
-            moved_aliases.extend(dropped)
             res = WriteResult(
                 index, item.ref, "deleted", row.uid, row.revision, build=partial(row_to_entry, row)
             )
@@ -279,7 +277,6 @@ def _write_segment(
         for alias in item.aliases:
             moved = move_alias(conn, item.ref, alias, item.actor or actor, now_s)
             if moved is not None:
-                moved_aliases.append(alias)
                 touched_names.add(item.ref.name)
                 change_rows.append(
                     {
@@ -310,9 +307,7 @@ def _write_segment(
             below_id = tops[1] + 1
         _insert_plain(conn, relations, relation_rows)
     if touched_names:
-        resolve.resolve_names(
-            conn, touched_names, gone_ids=gone_ids, moved_aliases=moved_aliases, below_id=below_id
-        )
+        resolve.resolve_names(conn, touched_names, gone_ids=gone_ids, below_id=below_id)
 
     # The change log, in the same transaction.
     if change_rows:
