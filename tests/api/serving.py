@@ -23,7 +23,8 @@ def free_port() -> int:
 
 
 def start_serve(data: Path, port: int, workers: int = 2) -> subprocess.Popen[str]:
-    """``serve --workers N`` on ``data``, health checks off, output captured."""
+    """``serve --workers N`` on ``data``, health checks off, output captured, in a process
+    group of its own (as a shell would start it: ``os.killpg`` plays a terminal's Ctrl-C)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPER_REGISTRY_")}
     env["HYPER_REGISTRY_CHECKER_ENABLED"] = "false"
     return subprocess.Popen(
@@ -32,6 +33,7 @@ def start_serve(data: Path, port: int, workers: int = 2) -> subprocess.Popen[str
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
 
 

@@ -23,6 +23,7 @@ import logging
 import os
 import pickle
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -253,6 +254,11 @@ def writer_main() -> None:
     stdin (one frame); runs until its stdin closes (``serve`` stopping)."""
     from hyper_registry.core.settings import Settings
 
+    # Ctrl-C in a terminal, or a service manager stopping the whole group, signals this
+    # process too; the workers then finish their requests in flight, whose writes come
+    # here. So this process ends only when ``serve`` closes its stdin, or dies.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     stdin = sys.stdin.buffer
     settings_json, path = pickle.loads(_recv(stdin))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
