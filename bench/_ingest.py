@@ -146,7 +146,7 @@ class CeilingRows:
                     *dst, None if canonical else entry_id,
                     # Pinned (out of the name indexes), as the registry stores it: the
                     # owner's end, and an exact version stored already.
-                    canonical or pinned(src), not canonical and pinned(dst),
+                    canonical or pinned(src), not canonical or pinned(dst),
                 )
             )  # fmt: skip
         stored.add(me)

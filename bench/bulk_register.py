@@ -113,7 +113,7 @@ def ceiling_rows(world: _world.World) -> tuple[list[Row], list[list[Row]]]:
                     *dst, None if canonical else entry_id,
                     # Pinned (out of the name indexes), as the registry stores it: the
                     # owner's end, and an exact version stored already.
-                    canonical or pinned(src), not canonical and pinned(dst),
+                    canonical or pinned(src), not canonical or pinned(dst),
                 )
             )  # fmt: skip
         relation_rows.append(rows)
